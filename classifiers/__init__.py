@@ -1,0 +1,1 @@
+"""Classification: category, emergency and VIP flags, place and responsible station."""

@@ -1,0 +1,89 @@
+"""Queries on accounts, poll cursors and mentions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, select
+
+from models.tables import Account, AuditEvent, Mention, PollCursor
+from monitor.platform import FetchedMention
+
+INSERT_CHUNK = 400
+
+
+def ensure_account(session: Session, *, platform: str, key: str, external_user_id: str, label: str) -> int:
+    """The id of the account row for (platform, key), created with its cursor row if new."""
+    account = session.exec(select(Account).where(Account.platform == platform, Account.key == key)).first()
+    if account is None:
+        account = Account(platform=platform, key=key, external_user_id=external_user_id, label=label)
+        session.add(account)
+        session.flush()
+        session.add(PollCursor(account_id=account.id))
+        session.add(AuditEvent(kind="account.added", entity="account", entity_id=str(account.id), detail={"label": label}))
+    else:
+        account.label = label
+        account.external_user_id = external_user_id
+    assert account.id is not None
+    return account.id
+
+
+def claim_cursor(session: Session, account_id: int) -> PollCursor | None:
+    """The account's cursor row, locked for this transaction; None when another process holds it."""
+    statement = select(PollCursor).where(PollCursor.account_id == account_id).with_for_update(skip_locked=True)
+    return session.exec(statement).first()
+
+
+def store_mentions(
+    session: Session, account_id: int, mentions: Sequence[FetchedMention], *, stored_at: datetime
+) -> list[int]:
+    """Insert the mentions not stored yet (unique platform + external id), in the given order.
+
+    Returns the ids of the rows actually inserted; a post already stored (a re-read page, the same
+    tweet mentioning two of our accounts, another process that got there first) is left alone.
+    """
+    rows = [_row(m, account_id, stored_at) for m in mentions if not m.is_own]
+    inserted: list[int] = []
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    for start in range(0, len(rows), INSERT_CHUNK):
+        chunk = rows[start : start + INSERT_CHUNK]
+        statement = (
+            insert(Mention)
+            .values(chunk)
+            .on_conflict_do_nothing(index_elements=["platform", "external_id"])
+            .returning(Mention.id)
+        )
+        inserted.extend(session.execute(statement).scalars().all())
+    if inserted:
+        session.execute(
+            sa.insert(AuditEvent),
+            [
+                {"at": stored_at, "kind": "mention.stored", "entity": "mention", "entity_id": str(i), "actor": "bot",
+                 "detail": {}}
+                for i in inserted
+            ],
+        )
+    return inserted
+
+
+def _row(m: FetchedMention, account_id: int, stored_at: datetime) -> dict[str, Any]:
+    values = asdict(m)
+    values.pop("is_own")
+    values["referenced_authors"] = list(m.referenced_authors)
+    values["text"] = m.text.replace("\x00", "")  # PostgreSQL text cannot hold NUL
+    values.update(account_id=account_id, stored_at=stored_at)
+    return values
+
+
+def mention_counts(session: Session) -> dict[str, int]:
+    statement = select(Mention.platform, sa.func.count()).group_by(Mention.platform)
+    return {platform: count for platform, count in session.exec(statement).all()}
+
+
+def audit(session: Session, kind: str, entity: str, entity_id: object, *, at: datetime, **detail: Any) -> None:
+    session.add(AuditEvent(kind=kind, entity=entity, entity_id=str(entity_id), at=at, detail=detail))

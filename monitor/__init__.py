@@ -1,0 +1,1 @@
+"""Platform I/O: the Platform protocol, the X and Facebook adapters, the poller and the scheduled loop."""
