@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -25,7 +25,9 @@ def ensure_account(session: Session, *, platform: str, key: str, external_user_i
         session.add(account)
         session.flush()
         session.add(PollCursor(account_id=account.id))
-        session.add(AuditEvent(kind="account.added", entity="account", entity_id=str(account.id), detail={"label": label}))
+        session.add(
+            AuditEvent(kind="account.added", entity="account", entity_id=str(account.id), detail={"label": label})
+        )
     else:
         account.label = label
         account.external_user_id = external_user_id
@@ -63,8 +65,14 @@ def store_mentions(
         session.execute(
             sa.insert(AuditEvent),
             [
-                {"at": stored_at, "kind": "mention.stored", "entity": "mention", "entity_id": str(i), "actor": "bot",
-                 "detail": {}}
+                {
+                    "at": stored_at,
+                    "kind": "mention.stored",
+                    "entity": "mention",
+                    "entity_id": str(i),
+                    "actor": "bot",
+                    "detail": {},
+                }
                 for i in inserted
             ],
         )

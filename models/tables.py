@@ -10,8 +10,10 @@ from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime
 
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
 
 class Account(SQLModel, table=True):
     """A force's account on a platform that the bot polls (an X handle, a Facebook page)."""
@@ -25,6 +27,7 @@ class Account(SQLModel, table=True):
     external_user_id: str = Field(max_length=64)  # X user id or page id: whose posts are our own
     label: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
 
 class PollCursor(SQLModel, table=True):
     """How far an account has been read, and its health. Moves only with the posts it covers."""
@@ -42,6 +45,7 @@ class PollCursor(SQLModel, table=True):
     is_auth_failed: bool = False
     rate_remaining: int | None = None
     rate_reset_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
 
 class Complaint(SQLModel, table=True):
     """A case: one or more posts (a citizen's thread) tagged with a category, place and station."""
@@ -61,6 +65,7 @@ class Complaint(SQLModel, table=True):
     status: str = Field(default="new", max_length=24, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
 
 class Mention(SQLModel, table=True):
     """A platform post addressed to one of the force's accounts, stored exactly once."""
@@ -89,6 +94,7 @@ class Mention(SQLModel, table=True):
     stored_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     complaint_id: int | None = Field(default=None, foreign_key="complaint.id", index=True)
     classified_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+
 
 class AuditEvent(SQLModel, table=True):
     """One thing that happened to an account, a post or a case; append-only."""

@@ -40,8 +40,7 @@ logger = logging.getLogger(__name__)
 
 COMMENT_FIELDS = "id,message,created_time,from{id,name},parent{id},permalink_url"
 FEED_FIELDS = (
-    "id,created_time,permalink_url,"
-    f"comments.filter(stream).order(reverse_chronological).limit(100){{{COMMENT_FIELDS}}}"
+    f"id,created_time,permalink_url,comments.filter(stream).order(reverse_chronological).limit(100){{{COMMENT_FIELDS}}}"
 )
 TAGGED_FIELDS = "id,message,created_time,from{id,name},permalink_url,place"
 THROTTLE_CODES = {4, 17, 32, 613, 80001, 80002, 80005}

@@ -84,8 +84,9 @@ class Platform(Protocol):
     """One account on one platform.
 
     ``fetch`` yields pages of everything newer than ``cursor`` (None: as far back as the platform
-    allows), continuing from ``resume`` when a previous fetch stopped part-way, and marks the last page; it raises a :class:`PlatformError` subclass on failure, possibly
-    after some pages were yielded. ``post_reply`` answers a post in its thread and returns the new
+    allows), continuing from ``resume`` when a previous fetch stopped part-way, and marks the last
+    page; it raises a :class:`PlatformError` subclass on failure, possibly after some pages were
+    yielded. ``post_reply`` answers a post in its thread and returns the new
     post's id; ``find_reply`` looks in the thread for a reply of ours containing ``marker`` (used after
     a crash so a reply is never posted twice).
     """

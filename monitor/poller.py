@@ -101,7 +101,9 @@ def poll_account(
         else:
             row.resume = resume
             next_attempt_at = _after_failure(row, error, now, settings)
-            audit(session, "poll.failed", "account", account_id, at=now, error=str(error), kind=type(error).__name__)
+            audit(
+                session, "poll.failed", "account", account_id, at=now, error=str(error), error_kind=type(error).__name__
+            )
         budget = platform.rate_budget()
         row.rate_remaining = budget.remaining
         row.rate_reset_at = budget.reset_at

@@ -185,7 +185,9 @@ def parse_settings(
     if not db_url:
         db_url = f"sqlite:///{base_dir / DEFAULT_DATABASE_FILE}"
     elif not db_url.startswith(("sqlite://", "postgresql")):
-        c.problems.append(f"database url must start with sqlite:// or postgresql+psycopg://, got {db_url.split(':')[0]}:...")
+        c.problems.append(
+            f"database url must start with sqlite:// or postgresql+psycopg://, got {db_url.split(':')[0]}:..."
+        )
 
     polling = _polling(_table(document, "polling", c, required=False), c)
     sandbox = _sandbox(_table(document, "sandbox", c, required=False), c, base_dir)
@@ -293,7 +295,7 @@ def _accounts(items: Any, environ: Mapping[str, str], c: _Collector) -> list[Acc
                     page_id, name, token, app_secret, version or "v21.0", lookback or 7, api_base_url=base_url
                 )
         elif platform is not None:
-            c.problems.append(f"{where}.platform must be \"x\" or \"facebook\", got {platform!r}")
+            c.problems.append(f'{where}.platform must be "x" or "facebook", got {platform!r}')
         if account is not None:
             if (account.platform, account.key) in seen:
                 c.problems.append(f"{where}: {account.label} is configured twice")

@@ -36,9 +36,7 @@ class RedirectAdapter(HTTPAdapter):
         return super().send(request, **kwargs)
 
 
-def point_session_at(
-    session: requests.Session, base_url: str | None, *, timeout_s: float = DEFAULT_TIMEOUT_S
-) -> None:
+def point_session_at(session: requests.Session, base_url: str | None, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
     """Send every request of ``session`` to ``base_url`` (None keeps the real host), with a timeout."""
     adapter = RedirectAdapter(base_url, timeout_s=timeout_s)
     session.mount("https://", adapter)

@@ -36,7 +36,13 @@ from monitor.transport import point_session_at
 logger = logging.getLogger(__name__)
 
 TWEET_FIELDS = [
-    "created_at", "lang", "conversation_id", "in_reply_to_user_id", "referenced_tweets", "geo", "author_id",
+    "created_at",
+    "lang",
+    "conversation_id",
+    "in_reply_to_user_id",
+    "referenced_tweets",
+    "geo",
+    "author_id",
     "entities",
 ]
 EXPANSIONS = ["author_id", "geo.place_id", "referenced_tweets.id.author_id"]
@@ -101,7 +107,10 @@ class TwitterPlatform:
             )
             meta = response.meta or {}
             newest_id = newest_id or meta.get("newest_id")
-            mentions = _readable(self.label, (lambda t=t: self._to_mention(t, response.includes or {}) for t in response.data or []))
+            includes = response.includes or {}
+            mentions = _readable(
+                self.label, (lambda t=t, inc=includes: self._to_mention(t, inc) for t in response.data or [])
+            )
             mentions.reverse()  # oldest first
             next_token = meta.get("next_token")
             if not next_token:
@@ -191,9 +200,7 @@ class TwitterPlatform:
                 if ref_author is not None:
                     ref_authors.append(ref_author.username)
             created_raw = data.get("created_at")
-            created_at = (
-                datetime.fromisoformat(created_raw.replace("Z", "+00:00")) if created_raw else self._now()
-            )
+            created_at = datetime.fromisoformat(created_raw.replace("Z", "+00:00")) if created_raw else self._now()
             return FetchedMention(
                 platform="x",
                 external_id=str(data["id"]),

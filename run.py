@@ -1,0 +1,117 @@
+"""The command line: demo, bot, classify, train, eval, cases, check-config.
+
+Logging is configured here and only here. tweepy logs request headers (the bearer token) at DEBUG,
+so its logger is never allowed below INFO.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from models.db import DatabaseError, make_engine, migrate, safe_url
+from monitor.settings import Settings, SettingsError, load_settings
+
+ROOT = Path(__file__).resolve().parent
+DEFAULT_CONFIG = ROOT / "config.toml"
+logger = logging.getLogger("run")
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="the deployment's TOML file")]
+VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="log at DEBUG (never the platform clients)")]
+
+
+def configure_logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("tweepy", "pyfacebook", "urllib3", "requests_oauthlib", "oauthlib"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    for quiet in ("alembic", "httpx", "sentence_transformers", "transformers"):
+        logging.getLogger(quiet).setLevel(logging.WARNING)
+
+
+def _settings(config: Path, environ: dict[str, str] | None = None) -> Settings:
+    try:
+        return load_settings(config, dict(os.environ) if environ is None else environ)
+    except SettingsError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+
+    def handle(signum: int, _frame: object) -> None:
+        logger.info("received %s, finishing the current step and stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+    return stop
+
+
+@app.command("check-config")
+def check_config(config: ConfigOption = DEFAULT_CONFIG) -> None:
+    """Read the configuration and the secrets it names; report every problem at once."""
+    settings = _settings(config)
+    typer.echo(f"{settings.deployment_name}: {len(settings.accounts)} account(s), database {safe_url(settings.database_url)}")
+    for account in settings.accounts:
+        typer.echo(f"  {account.label}")
+
+
+@app.command()
+def bot(config: ConfigOption = DEFAULT_CONFIG, verbose: VerboseOption = False) -> None:
+    """Run the bot unattended against the configured accounts until SIGTERM or Ctrl-C."""
+    configure_logging(verbose)
+    from monitor.loop import Bot, register_accounts
+    from monitor.stages import build_stages
+
+    settings = _settings(config)
+    engine = make_engine(settings.database_url)
+    try:
+        migrate(engine)
+    except DatabaseError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    stop = _stop_on_signals()
+    accounts = register_accounts(engine, settings.accounts, settings.polling)
+    Bot(engine, accounts, build_stages(settings), settings.polling).run_forever(stop)
+
+
+@app.command()
+def demo(
+    once: Annotated[bool, typer.Option("--once", help="run the scenario through every stage, print JSON, exit")] = False,
+    scenario: Annotated[Path | None, typer.Option("--scenario", help="JSONL scenario replacing the built-in")] = None,
+    database_url: Annotated[str | None, typer.Option("--database-url", help="default: var/demo.db")] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    verbose: VerboseOption = False,
+) -> None:
+    """Start the sandbox platforms and the bot on the sample deployment (SQLite by default)."""
+    configure_logging(verbose)
+    from monitor.demo import DemoError, run_demo
+
+    try:
+        summary = run_demo(
+            config, environ=dict(os.environ), once=once, scenario=scenario, database_url=database_url,
+            stop=None if once else _stop_on_signals(),
+        )
+    except (SettingsError, DemoError, DatabaseError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    if once:
+        typer.echo(json.dumps(summary, sort_keys=True))
+
+
+if __name__ == "__main__":
+    app()
