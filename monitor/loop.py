@@ -48,9 +48,7 @@ class PolledAccount:
 
 def make_platform(account: Account, polling: PollingSettings, clock: Clock = utc_now) -> Platform:
     if isinstance(account, XAccount):
-        return TwitterPlatform(
-            account, max_results=polling.max_results, timeout_s=polling.request_timeout_s, now=clock
-        )
+        return TwitterPlatform(account, max_results=polling.max_results, timeout_s=polling.request_timeout_s, now=clock)
     return FacebookPlatform(account, limit=polling.max_results, timeout_s=polling.request_timeout_s, now=clock)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from monitor.platform import FetchedMention
@@ -45,3 +47,31 @@ def make_mention(text: str = "Signal jumping at Silk Board @blrcitytraffic", **o
     }
     values.update(overrides)
     return FetchedMention(**values)
+
+
+def write_scenario(path: Path, n_x: int, n_fb: int, *, start: datetime | None = None) -> Path:
+    """A JSONL scenario of ``n_x`` X mentions and ``n_fb`` Facebook comments, one every 20 s."""
+    start = start or datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
+    lines = []
+    for i in range(n_x):
+        lines.append(
+            {
+                "platform": "x",
+                "text": f"@blrcitytraffic wrong side driving near Silk Board #{i}",
+                "author": f"rider{i % 17}",
+                "created_at": (start + timedelta(seconds=20 * i)).isoformat(),
+                "account": "blrcitytraffic",
+            }
+        )
+    for i in range(n_fb):
+        lines.append(
+            {
+                "platform": "facebook",
+                "text": f"Chain snatching near Jayanagar 4th block, report {i}",
+                "author": f"Resident {i % 11}",
+                "created_at": (start + timedelta(seconds=20 * i + 9)).isoformat(),
+                "account": "104735829586723",
+            }
+        )
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    return path

@@ -37,8 +37,17 @@ def test_x_budget_reads_remaining_and_reset() -> None:
         (
             {
                 "x-business-use-case-usage": json.dumps(
-                    {"1047": [{"type": "pages", "call_count": 100, "total_cputime": 9, "total_time": 9,
-                               "estimated_time_to_regain_access": 7}]}
+                    {
+                        "1047": [
+                            {
+                                "type": "pages",
+                                "call_count": 100,
+                                "total_cputime": 9,
+                                "total_time": 9,
+                                "estimated_time_to_regain_access": 7,
+                            }
+                        ]
+                    }
                 )
             },
             0,
@@ -47,9 +56,7 @@ def test_x_budget_reads_remaining_and_reset() -> None:
         ({"x-app-usage": "not json"}, 100, None),
     ],
 )
-def test_graph_budget_from_usage_headers(
-    headers: dict[str, str], remaining: int, reset_in: timedelta | None
-) -> None:
+def test_graph_budget_from_usage_headers(headers: dict[str, str], remaining: int, reset_in: timedelta | None) -> None:
     budget = graph_budget(headers, "1047", NOW)
     assert budget.remaining == remaining
     assert budget.reset_at == (NOW + reset_in if reset_in else None)

@@ -1,0 +1,53 @@
+"""Reading cases back with the posts that made them, for the desk, scripts and the dashboard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, select
+
+from models.tables import Complaint, Mention
+
+
+def list_cases(session: Session, *, status: str | None = None, station: str | None = None) -> list[dict[str, Any]]:
+    """Each case with its tags and its posts (platform, external id, author, text), oldest case first."""
+    statement = select(Complaint).order_by(Complaint.created_at, Complaint.id)  # type: ignore[arg-type]
+    if status:
+        statement = statement.where(Complaint.status == status)
+    if station:
+        statement = statement.where(Complaint.station_id == station)
+    complaints = list(session.exec(statement).all())
+    ids = [c.id for c in complaints]
+    posts: dict[int, list[dict[str, Any]]] = {}
+    if ids:
+        rows = session.exec(
+            select(Mention).where(Mention.complaint_id.in_(ids)).order_by(Mention.created_at)  # type: ignore[union-attr,arg-type]
+        ).all()
+        for m in rows:
+            assert m.complaint_id is not None
+            posts.setdefault(m.complaint_id, []).append(
+                {
+                    "platform": m.platform,
+                    "external_id": m.external_id,
+                    "author": m.author_handle or m.author_name or m.author_id,
+                    "text": m.text,
+                    "created_at": m.created_at.isoformat(),
+                    "permalink": m.permalink,
+                }
+            )
+    return [
+        {
+            "id": c.id,
+            "docket": c.docket,
+            "category": c.category,
+            "confidence": c.confidence,
+            "emergency": c.is_emergency,
+            "vip": c.is_vip,
+            "place": c.place_name,
+            "station": c.station_id,
+            "status": c.status,
+            "created_at": c.created_at.isoformat(),
+            "posts": posts.get(c.id or -1, []),
+        }
+        for c in complaints
+    ]

@@ -1,0 +1,153 @@
+"""The demo: the sandbox platforms, the bot and SQLite on the sample deployment, in one process.
+
+The scenario's times are shifted so that its newest post is "now": the demo reads like a live day
+whatever date it runs on. ``--once`` releases the scenario in waves no larger than the X mentions
+timeline keeps (800), polls every account until it has read everything, runs every stage, and
+returns one summary; without it, posts keep arriving a few at a time until SIGTERM or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from models.db import make_engine, migrate, safe_url, session_scope
+from models.tables import Complaint, Mention
+from monitor.loop import Bot, register_accounts
+from monitor.settings import FacebookPage, Settings, XAccount, load_settings
+from monitor.stages import build_stages
+from sandbox import AutoRelease, SandboxServer
+from sandbox import FacebookPage as SandboxPage
+from sandbox import XAccount as SandboxXAccount
+from sandbox.ids import snowflake_at
+from sandbox.scenario import ScenarioError, ScenarioPost, load_scenario
+
+logger = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parent.parent
+SANDBOX_TOKEN = "sandbox-demo-token"
+WAVE = 500  # posts released between two polls in --once: below the 800 the X timeline keeps
+MAX_POLLS_PER_WAVE = 50
+
+
+class DemoError(RuntimeError):
+    """The demo cannot start (bad scenario, port taken); the message says why."""
+
+
+def sandbox_environ(config: Path, environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment with every secret the config names set to the sandbox's token."""
+    import tomllib
+
+    document = tomllib.loads(config.read_text(encoding="utf-8"))
+    names = {v for a in document.get("accounts", []) for k, v in a.items() if k.endswith("_env") and isinstance(v, str)}
+    return {**environ, **{name: SANDBOX_TOKEN for name in names}}
+
+
+def shift_to_now(posts: Sequence[ScenarioPost], now: datetime) -> list[ScenarioPost]:
+    """The scenario moved so its newest post is ``now``.
+
+    X posts without an id get one from their original time first, so the same scenario always has
+    the same ids and running the demo again on the same database stores nothing new.
+    """
+    if not posts:
+        return []
+    delta = now - max(p.created_at for p in posts)
+    return [
+        replace(
+            p,
+            id=p.id or (str(snowflake_at(p.created_at, seq)) if p.platform == "x" else None),
+            created_at=p.created_at + delta,
+        )
+        for seq, p in enumerate(posts)
+    ]
+
+
+def run_demo(
+    config: Path,
+    *,
+    environ: Mapping[str, str],
+    once: bool,
+    scenario: Path | None,
+    database_url: str | None,
+    stop: threading.Event | None,
+) -> dict[str, Any]:
+    settings = load_settings(config, sandbox_environ(config, environ))
+    scenario_path = scenario or settings.sandbox.scenario
+    try:
+        posts = shift_to_now(load_scenario(scenario_path), datetime.now(UTC))
+    except ScenarioError as exc:
+        raise DemoError(str(exc)) from exc
+    except OSError as exc:
+        raise DemoError(f"cannot read the scenario {scenario_path}: {exc.strerror}") from exc
+    url = database_url or environ.get("DATABASE_URL") or f"sqlite:///{ROOT / 'var' / 'demo.db'}"
+    engine = make_engine(url)
+    migrate(engine)
+
+    server = SandboxServer(
+        posts,
+        host=settings.sandbox.host,
+        port=0 if once else settings.sandbox.port,
+        x_accounts=[
+            SandboxXAccount(user_id=a.user_id, username=a.key) for a in settings.accounts if isinstance(a, XAccount)
+        ],
+        facebook_pages=[
+            SandboxPage(page_id=a.key, name=a.name) for a in settings.accounts if isinstance(a, FacebookPage)
+        ],
+        release="manual" if once else AutoRelease(every_s=4.0, batch=2, initial=min(30, len(posts))),
+    )
+    try:
+        server.start()
+    except OSError as exc:
+        raise DemoError(
+            f"the sandbox cannot listen on {settings.sandbox.host}:{settings.sandbox.port}: {exc.strerror}"
+            " (is another demo running? set [sandbox] port in config.toml)"
+        ) from exc
+    try:
+        bot = _bot(settings, engine, server.url)
+        if once:
+            return _run_once(bot, server, engine, len(posts))
+        logger.info(
+            "demo running: sandbox at %s, database %s, %d scenario posts arriving over time; Ctrl-C stops",
+            server.url,
+            safe_url(url),
+            len(posts),
+        )
+        bot.run_forever(stop or threading.Event())
+        return {}
+    finally:
+        server.stop()
+        engine.dispose()
+
+
+def _bot(settings: Settings, engine: Engine, sandbox_url: str) -> Bot:
+    accounts = [replace(a, api_base_url=sandbox_url) for a in settings.accounts]
+    polled = register_accounts(engine, accounts, settings.polling)
+    return Bot(engine, polled, build_stages(settings), settings.polling)
+
+
+def _run_once(bot: Bot, server: SandboxServer, engine: Engine, scenario_size: int) -> dict[str, Any]:
+    new = 0
+    while True:
+        released = server.state.release(WAVE)
+        for account in bot.accounts:
+            for _ in range(MAX_POLLS_PER_WAVE):
+                outcome = bot.poll(account)
+                new += outcome.stored
+                if outcome.complete or outcome.skipped:
+                    break
+            else:
+                logger.warning("%s did not catch up within %d polls", account.platform.label, MAX_POLLS_PER_WAVE)
+        if released == 0 and server.state.pending_count == 0:
+            break
+    stage_counts = bot.run_stages()
+    with session_scope(engine) as session:
+        mentions = session.execute(sa.select(sa.func.count()).select_from(Mention)).scalar_one()
+        cases = session.execute(sa.select(sa.func.count()).select_from(Complaint)).scalar_one()
+    return {"scenario_posts": scenario_size, "mentions": mentions, "new_mentions": new, "cases": cases, **stage_counts}

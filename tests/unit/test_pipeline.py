@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from classifiers.batch import classify_jsonl
+from classifiers.category import fit_linear
+from classifiers.features import FeatureConfig, FeatureSpace, normalise
+from classifiers.flags import EmergencyRule, VipList
+from classifiers.pipeline import Classifier, PlaceLike, PostInput, misconduct_layer
+from classifiers.taxonomy import Category, Layer
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "classifiers" / "artifacts"
+TOY = {
+    "theft": ["phone stolen at market", "bike stolen last night", "chain snatched by two men", "wallet stolen"],
+    "traffic_congestion": ["huge traffic jam at junction", "jam since one hour", "traffic not moving at all"],
+    "officer_misconduct": ["constable took bribe", "police officer rude and abusive", "cop demanded money"],
+    "appreciation": ["thank you police great work", "thanks for quick help", "salute to the officers"],
+    "other": ["good morning everyone", "watching cricket tonight", "happy birthday bro"],
+}
+
+
+@dataclass(frozen=True)
+class Place:
+    name: str
+    lat: float
+    lon: float
+
+
+class FakeFinder:
+    def find(self, text: str) -> PlaceLike | None:
+        return Place("Silk Board Jn", 12.917, 77.623) if "silk board" in text.lower() else None
+
+
+def resolve(layer: Layer, place: PlaceLike | None, lat: float | None, lon: float | None) -> str | None:
+    if place is None and lat is None:
+        return None
+    return f"{layer.value}-station"
+
+
+def toy_classifier(vip: VipList = VipList()) -> Classifier:
+    texts = [normalise(t) for ts in TOY.values() for t in ts] * 2
+    labels = [c for c, ts in TOY.items() for _ in ts] * 2
+    flags = ["true" if "snatched" in t or "money" in t else "false" for t in texts]
+    space = FeatureSpace.fit(texts, FeatureConfig(min_df=1), embedder=None)
+    matrix = space.transform(texts)
+    classes = tuple(c.value for c in Category)
+    category = fit_linear(matrix, labels, classes, regularisation_c=10.0)
+    emergency = fit_linear(matrix, flags, ("false", "true"), regularisation_c=10.0)
+    return Classifier(space, category, emergency, EmergencyRule(0.5, 0.3), vip, FakeFinder(), resolve)
+
+
+@pytest.fixture(scope="module")
+def classifier() -> Classifier:
+    return toy_classifier(VipList.of(handles=["CMofKarnataka"]))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", "🙏🙏🙏", "\x00\x01\x02", "https://t.co/AbC123 @someone", "jam " * 12_500,
+     "ಸಿಲ್ಕ್ ಬೋರ್ಡ್ jam हो गया kẹt xe 🚗", "\ud800 lone surrogate", "a" * 50_000],
+)
+def test_awkward_input_gets_a_result(classifier: Classifier, text: str) -> None:
+    [result] = classifier.classify([PostInput(id="p1", text=text)])
+    assert result.id == "p1"
+    assert 0.0 <= result.confidence <= 1.0
+    assert isinstance(result.category, Category)
+
+
+@pytest.mark.parametrize("text", ["", "  \n ", "\x00\x07", "https://t.co/x @a @b"])
+def test_a_post_with_nothing_in_it_is_other(classifier: Classifier, text: str) -> None:
+    [result] = classifier.classify([PostInput(id="p", text=text)])
+    assert (result.category, result.emergency, result.place, result.station) == (Category.OTHER, False, None, None)
+
+
+def test_categories_confidence_and_station_by_layer(classifier: Classifier) -> None:
+    results = classifier.classify(
+        [
+            PostInput(id="a", text="my bike stolen near Silk Board"),
+            PostInput(id="b", text="huge jam at silk board since one hour"),
+            PostInput(id="c", text="thank you police, great work at Silk Board"),
+            PostInput(id="d", text="phone stolen, no idea where"),
+        ]
+    )
+    assert [r.category for r in results] == [
+        Category.THEFT, Category.TRAFFIC_CONGESTION, Category.APPRECIATION, Category.THEFT
+    ]
+    assert [r.station for r in results] == ["law_order-station", "traffic-station", None, None]
+    assert results[0].place == "Silk Board Jn"
+    assert results[0].place_lat == pytest.approx(12.917)
+    assert all(r.confidence > 1 / 15 for r in results)
+
+
+def test_coordinates_give_a_station_when_the_text_names_no_place(classifier: Classifier) -> None:
+    [result] = classifier.classify([PostInput(id="x", text="wallet stolen", lat=12.97, lon=77.59)])
+    assert result.station == "law_order-station"
+    assert result.place is None
+
+
+@pytest.mark.parametrize(
+    ("text", "layer"),
+    [
+        ("Traffic constable took 500 rs bribe at the signal", Layer.TRAFFIC),
+        ("cop at the checkpost asked money instead of a challan", Layer.TRAFFIC),
+        ("Inspector refused to register my FIR at the station", Layer.LAW_ORDER),
+        ("ट्रैफिक पुलिस वाले ने रिश्वत ली", Layer.TRAFFIC),
+        ("CSGT đòi tiền ở Cầu Giấy", Layer.TRAFFIC),
+    ],
+)
+def test_misconduct_layer_comes_from_the_text(text: str, layer: Layer) -> None:
+    assert misconduct_layer(normalise(text)) is layer
+
+
+def test_misconduct_by_a_traffic_cop_is_routed_to_the_traffic_layer(classifier: Classifier) -> None:
+    [result] = classifier.classify([PostInput(id="m", text="traffic constable took bribe at Silk Board")])
+    assert result.category is Category.OFFICER_MISCONDUCT
+    assert result.station == "traffic-station"
+
+
+def test_vip_flag_uses_author_and_referenced_authors(classifier: Classifier) -> None:
+    results = classifier.classify(
+        [
+            PostInput(id="1", text="jam at junction", author="cmofkarnataka"),
+            PostInput(id="2", text="jam at junction", author="someone", referenced_authors=("CMofKarnataka",)),
+            PostInput(id="3", text="@CMofKarnataka jam at junction", author="someone"),
+        ]
+    )
+    assert [r.vip for r in results] == [True, True, False]
+
+
+def test_classify_jsonl_writes_good_lines_and_reports_bad_ones(classifier: Classifier, tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    lines = [
+        json.dumps({"id": "t1", "text": "bike stolen near silk board", "platform": "x", "author": "a"}),
+        "{broken json",
+        json.dumps({"id": 7, "text": "huge jam at junction", "lat": 12.9, "lon": 77.6}),
+        json.dumps({"id": "t3"}),
+        "",
+        json.dumps({"id": "t4", "text": "ok", "lat": 123.0}),
+        json.dumps({"id": "t5", "text": "ಧನ್ಯವಾದಗಳು 🙏"}),
+    ]
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    target = tmp_path / "out.jsonl"
+    report = classify_jsonl(source, target, classifier, show_progress=False)
+    written = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
+    assert [row["id"] for row in written] == ["t1", 7, "t5"]
+    assert set(written[0]) == {"id", "category", "emergency", "vip", "place", "station", "confidence"}
+    assert written[0]["category"] == "theft" and written[0]["station"] == "law_order-station"
+    assert (report.n_read, report.n_written, report.is_ok) == (6, 3, False)
+    assert [bad.line for bad in report.bad_lines] == [2, 4, 6]
+    assert "line 4: 'text' must be a string" in report.format()
+    assert "outside" in report.bad_lines[2].error
+
+
+def test_the_committed_model_loads_and_reads_several_languages() -> None:
+    trained = Classifier.load(ARTIFACTS, Path("/nonexistent"), VipList())
+    texts = {
+        "My phone was stolen from my bag in the bus at Majestic, please help": Category.THEFT,
+        "Huge traffic jam at Silk Board junction since 1 hour, nothing moving": Category.TRAFFIC_CONGESTION,
+        "Thank you @BlrCityPolice for finding my lost bag so quickly, great work 🙏": Category.APPRECIATION,
+        "मेरा मोबाइल चोरी हो गया, बस में किसी ने जेब से निकाल लिया": Category.THEFT,
+        "Kẹt xe kinh khủng ở Ngã Tư Sở từ 7h sáng, không nhúc nhích": Category.TRAFFIC_CONGESTION,
+    }
+    results = trained.classify([PostInput(id=str(i), text=t) for i, t in enumerate(texts)])
+    assert [r.category for r in results] == list(texts.values())
