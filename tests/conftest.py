@@ -55,7 +55,7 @@ def _pg_engine() -> Iterator[Engine]:
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(PG_ADMIN_URL, connect_args={"options": f"-csearch_path={schema}"})
+    engine = make_engine(f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}")
     migrate(engine)
     try:
         yield engine
