@@ -121,6 +121,61 @@ def demo(
         typer.echo(json.dumps(summary, sort_keys=True))
 
 
+def _classifier(config: Path) -> object:
+    from classifiers.flags import VipList
+    from classifiers.pipeline import Classifier
+    from monitor.stages import ARTIFACTS_DIR
+
+    settings = _settings(config, environ={**_placeholder_secrets(config), **os.environ})
+    return Classifier.load(ARTIFACTS_DIR, settings.data_dir, VipList(settings.vip_handles, settings.vip_page_ids))
+
+
+@app.command()
+def classify(
+    input_path: Annotated[
+        Path, typer.Option("--input", "-i", help="JSONL: id, text, optional platform, author, lat, lon")
+    ],
+    output_path: Annotated[
+        Path, typer.Option("--output", "-o", help="JSONL: id, category, emergency, vip, place, station, confidence")
+    ],
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Classify posts from a file; bad lines are reported with their numbers (exit 1), the rest written."""
+    configure_logging()
+    from classifiers.batch import classify_jsonl
+
+    if not input_path.is_file():
+        typer.echo(f"no such input file: {input_path}", err=True)
+        raise typer.Exit(2)
+    report = classify_jsonl(input_path, output_path, _classifier(config), show_progress=sys.stderr.isatty())  # type: ignore[arg-type]
+    typer.echo(report.format(), err=True)
+    if not report.is_ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def train(seed: Annotated[int, typer.Option(help="random seed")] = 0) -> None:
+    """Rebuild the classifier from data/corpus (the held-out split is never trained on)."""
+    configure_logging()
+    from classifiers.train import train as train_model
+    from monitor.stages import ARTIFACTS_DIR
+
+    report = train_model(ROOT / "data" / "corpus", ARTIFACTS_DIR, seed=seed)
+    typer.echo(report.format())
+
+
+@app.command("eval")
+def evaluate(config: ConfigOption = DEFAULT_CONFIG) -> None:
+    """Score the committed classifier on the held-out split: macro-F1, per class, per style, emergency, station."""
+    configure_logging()
+    from classifiers.corpus import load_corpus, split_corpus
+    from classifiers.evaluate import evaluate as evaluate_model
+
+    heldout = split_corpus(load_corpus(ROOT / "data" / "corpus")).heldout
+    report = evaluate_model(_classifier(config), heldout, places_csv=ROOT / "data" / "bengaluru" / "places.csv")  # type: ignore[arg-type]
+    typer.echo(report.format())
+
+
 @app.command()
 def cases(
     as_json: Annotated[bool, typer.Option("--json", help="one JSON document: every case with its posts")] = False,
