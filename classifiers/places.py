@@ -1,0 +1,408 @@
+"""Find the place a post is about, and the station responsible for it.
+
+Matching runs in passes over the normalised tokens, exact before approximate: spaCy's PhraseMatcher
+over every gazetteer surface; n-grams whose letters alone equal a surface ("Jaya nagar", "KRPuram");
+Kanglish case endings ("Hebbaldalli"); Kannada and Hindi words with case endings attached; and last,
+rapidfuzz on the tokens still unexplained, for misspellings ("Kormangala"). When a post names several
+places, ``problem_score`` decides which one the problem is at.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import spacy
+from rapidfuzz import fuzz, process
+from spacy.lang.en.stop_words import STOP_WORDS
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc
+
+from classifiers import gazetteer as gz
+from classifiers.taxonomy import Layer
+from routing.jurisdictions import Jurisdictions
+
+logger = logging.getLogger(__name__)
+
+FUZZY_MIN_SCORE = 88.0  # tuned on tests/unit/test_places.py's misspelling and trap tables
+FUZZY_MIN_LENGTH = 6
+MAX_NGRAM = 4
+_KANGLISH_ENDINGS = ("dalli", "nalli", "yalli", "ralli", "alli", "dinda", "ninda", "inda", "kke", "ige", "ge")
+_NOT_PLACE_WORDS = frozenset(STOP_WORDS) | frozenset(
+    """hai hain pe par mein mai nahi kya bhai yaar please pls plz sir madam mam ji kar karo raha rahe tha
+    aagide agide ide illi alli guru swalpa maadi beku jam traffic police signal road accident people
+    vehicles vehicle bangalore bengaluru namma blr""".split()
+)
+
+
+@dataclass(frozen=True)
+class PlaceMatch:
+    name: str
+    kind: str
+    lat: float
+    lon: float
+    law_order_station: str | None
+    traffic_station: str | None
+    matched_text: str
+    score: float  # 0..100: how sure the text names this place
+
+
+@dataclass(frozen=True)
+class _Mention:
+    start: int  # token indices, end exclusive
+    end: int
+    surface: gz.Surface
+    score: float
+
+
+class PlaceFinder:
+    """Built once at start-up from the deployment's data folder; ``find`` is then pure and fast."""
+
+    def __init__(self, surfaces: Sequence[gz.Surface]) -> None:
+        self._nlp = spacy.blank("xx")
+        self._by_key: dict[str, list[gz.Surface]] = defaultdict(list)
+        for surface in surfaces:
+            if gz.usable(surface):
+                self._by_key[gz.compact(surface.text)].append(surface)
+        for candidates in self._by_key.values():
+            candidates.sort(key=lambda s: s.rank)
+        texts = sorted({s.text for group in self._by_key.values() for s in group})
+        self._matcher = PhraseMatcher(self._nlp.vocab, attr="LOWER")
+        self._matcher.add("PLACE", [self._nlp.make_doc(text) for text in texts])
+        self._indic: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+        self._fuzzy: dict[tuple[str, int], list[str]] = defaultdict(list)
+        for text in texts:
+            words = tuple(text.split())
+            best = self._by_key[gz.compact(text)][0]
+            if gz.is_indic(text):
+                self._indic[gz.indic_stem(words[0]) if len(words) == 1 else words[0]].append(words)
+            elif not best.needs_cue and not any(c.isdigit() for c in text):
+                key = gz.compact(text)
+                if len(key) >= FUZZY_MIN_LENGTH and key not in self._fuzzy[(key[0], len(key))]:
+                    self._fuzzy[(key[0], len(key))].append(key)
+
+    @classmethod
+    def load(cls, data_dir: Path, jurisdictions: Jurisdictions) -> PlaceFinder:
+        started_at = time.perf_counter()
+        places = gz.read_places(data_dir / "places.csv")
+        surfaces = gz.place_surfaces(places) + gz.station_surfaces(jurisdictions)
+        aliases = data_dir / "aliases.csv"
+        if aliases.exists():
+            surfaces += gz.read_aliases(aliases, places, jurisdictions)
+        finder = cls(surfaces)
+        logger.info(
+            "places: %d places, %d surfaces loaded in %.0f ms",
+            len(places),
+            len(finder._by_key),
+            (time.perf_counter() - started_at) * 1000,
+        )
+        return finder
+
+    def find(self, text: str) -> PlaceMatch | None:
+        matches = self.find_all(text)
+        return matches[0] if matches else None
+
+    def find_all(self, text: str) -> list[PlaceMatch]:
+        normal, origin = gz.normalise(text)
+        doc = self._nlp.make_doc(normal)
+        words = [token.lower_ for token in doc]
+        mentions = [
+            m for m in self._mentions(doc, words) if not m.surface.needs_cue or has_location_cue(words, m.start, m.end)
+        ]
+        groups = _adjacent_groups(mentions)
+        groups.sort(key=lambda g: (-(problem_score(words, g[0].start, g[-1].end) + _specificity(_pick(g).surface)), g[0].start))
+        results: dict[str, PlaceMatch] = {}
+        for group in groups:
+            mention, first, last = _pick(group), doc[group[0].start], doc[group[-1].end - 1]
+            place = mention.surface.place
+            results.setdefault(
+                place.name,
+                PlaceMatch(
+                    name=place.name,
+                    kind=place.kind,
+                    lat=place.lat,
+                    lon=place.lon,
+                    law_order_station=place.law_order_station,
+                    traffic_station=place.traffic_station,
+                    matched_text=text[origin[first.idx] : origin[last.idx + len(last) - 1] + 1],
+                    score=round(mention.score, 1),
+                ),
+            )
+        return list(results.values())
+
+    def _mentions(self, doc: Doc, words: Sequence[str]) -> list[_Mention]:
+        """Non-overlapping mentions, exact passes first; within a pass the longest span wins."""
+        found: list[_Mention] = []
+        covered: set[int] = set()
+
+        def keep(candidates: list[_Mention]) -> None:
+            for mention in sorted(candidates, key=lambda m: (m.start - m.end, -m.score, m.start)):
+                span = set(range(mention.start, mention.end))
+                if not span & covered:
+                    covered.update(span)
+                    found.append(mention)
+
+        exact = [self._mention(words, start, end, 0.0) for _, start, end in self._matcher(doc)]
+        keep([m for m in exact if m is not None] + self._compact_mentions(words))
+        keep(self._indic_mentions(words, covered))
+        keep(self._fuzzy_mentions(words, covered))
+        return sorted(found, key=lambda m: m.start)
+
+    def _mention(
+        self, words: Sequence[str], start: int, end: int, penalty: float, key: str = ""
+    ) -> _Mention | None:
+        candidates = self._by_key.get(key or gz.compact("".join(words[start:end])))
+        if not candidates:
+            return None
+        written = " ".join(words[start:end])
+        best = min(candidates, key=lambda s: (s.rank, s.text != written))
+        base = {
+            gz.Source.ALIAS: 100.0,
+            gz.Source.NAME: 100.0,
+            gz.Source.VARIANT: 95.0,
+            gz.Source.STATION: 90.0,
+        }
+        return _Mention(start, end, best, max(0.0, base[best.source] - penalty))
+
+    def _compact_mentions(self, words: Sequence[str]) -> list[_Mention]:
+        """Spacing variants ("Jaya nagar", "K R Puram") and Kanglish endings ("Hebbaldalli")."""
+        mentions: list[_Mention] = []
+        for start in range(len(words)):
+            for end in range(start + 1, min(start + MAX_NGRAM, len(words)) + 1):
+                if not gz.is_wordlike(words[end - 1]):
+                    break
+                joined = "".join(words[start:end])
+                if end - start > 1 and len(joined) >= 5 and joined in self._by_key:
+                    mention = self._mention(words, start, end, 3.0, joined)
+                    if mention:
+                        mentions.append(mention)
+                for ending in _KANGLISH_ENDINGS:
+                    stem = joined[: -len(ending)]
+                    if (
+                        joined.endswith(ending)
+                        and len(stem) >= 5
+                        and stem in self._by_key
+                        and joined.isascii()
+                    ):
+                        mention = self._mention(words, start, end, 5.0, stem)
+                        if mention:
+                            mentions.append(mention)
+                        break
+        return mentions
+
+    def _indic_mentions(self, words: Sequence[str], covered: set[int]) -> list[_Mention]:
+        """Kannada/Hindi names with case endings joined on: ಕೋರಮಂಗಲದಲ್ಲಿ, ಬೆಳ್ಳಂದೂರಿನ."""
+        mentions: list[_Mention] = []
+        for start, word in enumerate(words):
+            if start in covered or not gz.is_indic(word):
+                continue
+            for length in range(len(word), 1, -1):
+                for surface_words in self._indic.get(word[:length], ()):
+                    end = start + len(surface_words)
+                    if end > len(words) or not _indic_fits(words[start:end], surface_words):
+                        continue
+                    mention = self._mention(words, start, end, 3.0, gz.compact("".join(surface_words)))
+                    if mention:
+                        mentions.append(mention)
+        return mentions
+
+    def _fuzzy_mentions(self, words: Sequence[str], covered: set[int]) -> list[_Mention]:
+        """Misspellings: n-grams of uncovered, non-stop words against surfaces of similar length."""
+        mentions: list[_Mention] = []
+        for start in range(len(words)):
+            for end in range(start + 1, min(start + 3, len(words)) + 1):
+                chunk = words[start:end]
+                if covered & set(range(start, end)) or any(not w.isalpha() or not w.isascii() for w in chunk):
+                    break
+                if chunk[0] in _NOT_PLACE_WORDS or chunk[-1] in _NOT_PLACE_WORDS:
+                    continue
+                query = "".join(chunk)
+                if len(query) < FUZZY_MIN_LENGTH:
+                    continue
+                choices = [
+                    key
+                    for size in range(len(query) - 2, len(query) + 3)
+                    for key in self._fuzzy.get((query[0], size), ())
+                ]
+                best = process.extractOne(query, choices, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN_SCORE)
+                if best is not None:
+                    mention = self._mention(words, start, end, 100.0 - float(best[1]) + 5.0, best[0])
+                    if mention:
+                        mentions.append(mention)
+        return mentions
+
+
+# Words around a mention that say "the problem is here" or "this is just where I live / came from".
+_BEFORE = {
+    "at": 2.0,
+    "near": 2.0,
+    "nr": 2.0,
+    "opp": 2.0,
+    "opposite": 2.0,
+    "beside": 2.0,
+    "behind": 2.0,
+    "outside": 2.0,
+    "around": 1.5,
+    "in": 1.0,
+    "on": 1.0,
+    "inside": 1.0,
+    "from": -3.0,
+    "to": -1.0,
+    "till": -1.0,
+    "until": -1.0,
+    "upto": -1.0,
+    "via": -1.0,
+    "towards": -1.0,
+}
+_BEFORE_PAIRS = {
+    ("next", "to"): 2.0,
+    ("close", "to"): 2.0,
+    ("front", "of"): 2.0,
+    ("live", "in"): -4.0,
+    ("living", "in"): -4.0,
+    ("stay", "in"): -4.0,
+    ("staying", "in"): -4.0,
+    ("reside", "in"): -4.0,
+    ("residing", "in"): -4.0,
+    ("resident", "of"): -4.0,
+    ("native", "of"): -4.0,
+    ("moved", "from"): -4.0,
+    ("shifted", "from"): -4.0,
+    ("am", "from"): -4.0,
+}
+_AFTER = {
+    "signal": 2.0,
+    "signals": 2.0,
+    "junction": 2.0,
+    "jn": 2.0,
+    "circle": 2.0,
+    "cross": 2.0,
+    "flyover": 2.0,
+    "bridge": 2.0,
+    "underpass": 2.0,
+    "stop": 2.0,
+    "bus": 2.0,
+    "metro": 2.0,
+    "main": 2.0,
+    "road": 1.5,
+    "rd": 1.5,
+    "gate": 2.0,
+    "pe": 1.5,
+    "par": 1.5,
+    "mein": 1.5,
+    "me": 1.0,
+    "mai": 1.0,
+    "hatra": 1.5,
+    "hathra": 1.5,
+    "bali": 1.5,
+    "alli": 1.5,
+    "side": 1.0,
+    "area": 1.0,
+    "ke": 1.0,
+    "traffic": 1.0,
+    "se": -3.0,
+    "inda": -3.0,
+    "ninda": -3.0,
+    "dinda": -3.0,
+    "tak": -1.0,
+    "varege": -1.0,
+    "ಬಳಿ": 1.5,
+    "ಹತ್ತಿರ": 1.5,
+    "ಸಿಗ್ನಲ್": 2.0,
+    "ಜಂಕ್ಷನ್": 2.0,
+    "पर": 1.5,
+    "में": 1.5,
+    "के": 1.0,
+    "से": -3.0,
+}
+_PROBLEM_WORDS = frozenset(
+    """jam jammed traffic accident accidents crash crashed collision collided stuck blocked blocking pothole
+    potholes gridlock standstill congestion congested chaos waterlogging waterlogged flooded flooding theft
+    stolen stole robbed robbery snatched snatching snatcher fight fighting assault assaulted attacked
+    harassment harassed harassing molested drunk rash speeding overspeeding parked parking wrongside honking
+    noise fire towed towing bribe bribery missing hit injured dead died broken breakdown signal
+    ಅಪಘಾತ ಟ್ರಾಫಿಕ್ ಜಾಮ್ ಕಳ್ಳತನ जाम हादसा दुर्घटना चोरी ट्रैफिक""".split()
+)
+_LOCATION_CUES = frozenset(k for k, v in _BEFORE.items() if v > 0) | frozenset(
+    k for k, v in _AFTER.items() if v > 0
+)
+
+
+def problem_score(words: Sequence[str], start: int, end: int) -> float:
+    """How strongly the words around ``words[start:end]`` say the problem is at that place.
+
+    Positive: a location word right before ("at", "near", "opp") or after ("signal", "junction",
+    "pe", "hatra"), and a problem word ("jam", "accident", "stolen") within a few words. Negative:
+    where the writer lives or comes from ("live in", "from", "se", "inda"). Pure; tested by table.
+    """
+    score = 0.0
+    before = words[start - 1] if start >= 1 else ""
+    pair = tuple(words[start - 2 : start]) if start >= 2 else ()
+    score += _BEFORE_PAIRS.get(pair, _BEFORE.get(before, 0.0))  # type: ignore[arg-type]
+    if end < len(words):
+        score += _AFTER.get(words[end], 0.0)
+    distances = [start - i for i in range(max(0, start - 6), start) if words[i] in _PROBLEM_WORDS]
+    distances += [i - end + 1 for i in range(end, min(len(words), end + 6)) if words[i] in _PROBLEM_WORDS]
+    if distances:
+        score += 1.5 if min(distances) <= 3 else 0.75
+    return score
+
+
+def has_location_cue(words: Sequence[str], start: int, end: int) -> bool:
+    """A word next to the mention that only makes sense after or before a place."""
+    before = words[start - 1] if start >= 1 else ""
+    after = words[end] if end < len(words) else ""
+    pair = tuple(words[start - 2 : start]) if start >= 2 else ()
+    return before in _LOCATION_CUES or after in _LOCATION_CUES or _BEFORE_PAIRS.get(pair, 0.0) > 0  # type: ignore[arg-type]
+
+
+def _indic_fits(words: Sequence[str], surface_words: Sequence[str]) -> bool:
+    *head, last = surface_words
+    return list(words[: len(head)]) == head and words[len(head)].startswith(gz.indic_stem(last))
+
+
+def _adjacent_groups(mentions: Sequence[_Mention]) -> list[list[_Mention]]:
+    """Mentions with nothing between them describe one place at two scales ("Koramangala Sony signal")."""
+    groups: list[list[_Mention]] = []
+    for mention in mentions:
+        if groups and groups[-1][-1].end == mention.start:
+            groups[-1].append(mention)
+        else:
+            groups.append([mention])
+    return groups
+
+
+def _pick(group: Sequence[_Mention]) -> _Mention:
+    """The most precise mention of a group: a stop or landmark over an area, anything over a long road."""
+    return max(group, key=lambda m: (not m.surface.is_vague, _specificity(m.surface), m.start))
+
+
+def _specificity(surface: gz.Surface) -> float:
+    """A junction or stop says more than an area; a long road pinned to one point says less."""
+    if surface.is_vague:
+        return -1.0
+    return {"bus_stop": 0.3, "landmark": 0.3, "station_area": -0.5}.get(surface.place.kind, 0.0)
+
+
+def station_for(
+    layer: Layer | None,
+    place: PlaceMatch | None,
+    lat: float | None,
+    lon: float | None,
+    jurisdictions: Jurisdictions,
+) -> str | None:
+    """The station of ``layer`` responsible: the post's own coordinates when they fall inside the
+    city's boundaries, else the named place's station; None when no station acts or nothing is known."""
+    if layer is None:
+        return None
+    if lat is not None and lon is not None:
+        station = jurisdictions.station_at(lat, lon, layer)
+        if station is not None:
+            return station
+    if place is None:
+        return None
+    return place.traffic_station if layer is Layer.TRAFFIC else place.law_order_station

@@ -1,0 +1,1 @@
+"""Routing: stations and their hierarchy, officers and duty rosters, assignment rules."""
