@@ -1,0 +1,142 @@
+"""Tables and queries for routing: assignments, docket numbers and the notification outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Field, Session, SQLModel, select
+
+from models.tables import utcnow
+from models.types import UTCDateTime
+
+OPEN = "open"
+
+
+class DocketSequence(SQLModel, table=True):
+    """The last docket number handed out per scope (``BLR-2026``); a row-locked counter on both databases."""
+
+    __tablename__ = "docket_sequence"
+
+    scope: str = Field(primary_key=True, max_length=32)
+    last_value: int = 0
+
+
+class Assignment(SQLModel, table=True):
+    """Who holds (or is copied on) a case, chosen by which rule, due by when."""
+
+    __tablename__ = "assignment"
+    __table_args__ = (sa.Index("ix_assignment_officer_status", "officer_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: int = Field(foreign_key="complaint.id", index=True)
+    docket: str = Field(max_length=32, index=True)
+    officer_id: str | None = Field(default=None, max_length=32)  # None: the desk's queue or a referral
+    unit_id: str | None = Field(default=None, max_length=64)  # the officer's station or office
+    station_id: str | None = Field(default=None, max_length=64, index=True)  # the responsible station
+    role: str = Field(max_length=24)  # assignee / supervisor_copy / dcp_copy / desk / referral
+    rule: str = Field(max_length=48)
+    status: str = Field(default=OPEN, max_length=16, index=True)  # open / moved / closed
+    assigned_at: datetime = Field(sa_type=UTCDateTime)
+    acknowledge_by: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    act_by: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    authority: str | None = Field(default=None, max_length=64)  # a referral's civic authority
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A notification to send once: the officer and channel index name the address, resolved at send time."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (sa.Index("ix_outbox_status_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=200, unique=True)
+    purpose: str = Field(max_length=24)  # assign / copy / reassign / desk_alert
+    complaint_id: int | None = Field(default=None, foreign_key="complaint.id", index=True)
+    officer_id: str = Field(max_length=32)
+    channel_index: int = 0
+    subject: str = Field(max_length=300)
+    body: str = Field(sa_type=sa.Text)
+    priority: int = 0  # higher first: emergencies
+    status: str = Field(default="pending", max_length=16)  # pending / sending / sent / failed
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+def next_docket(session: Session, *, prefix: str, year: int) -> str:
+    """The next docket number, ``BLR-2026-000123``; unique across processes (the counter row is locked
+    until the caller's transaction ends)."""
+    scope = f"{prefix}-{year}"
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(insert(DocketSequence).values(scope=scope, last_value=0).on_conflict_do_nothing())
+    statement = (
+        sa.update(DocketSequence)  # type: ignore[call-overload]
+        .where(DocketSequence.scope == scope)  # type: ignore[arg-type]
+        .values(last_value=DocketSequence.last_value + 1)
+        .returning(DocketSequence.last_value)
+    )
+    value = session.execute(statement).scalar_one()
+    return f"{scope}-{value:06d}"
+
+
+def open_load(session: Session, officer_ids: Iterable[str] | None = None) -> dict[str, int]:
+    """Open cases held (as assignee) per officer id."""
+    statement = (
+        select(Assignment.officer_id, sa.func.count())
+        .where(Assignment.status == OPEN, Assignment.role == "assignee", Assignment.officer_id.is_not(None))  # type: ignore[union-attr]
+        .group_by(Assignment.officer_id)
+    )
+    if officer_ids is not None:
+        statement = statement.where(Assignment.officer_id.in_(list(officer_ids)))  # type: ignore[union-attr]
+    return {officer: count for officer, count in session.exec(statement).all() if officer is not None}
+
+
+def open_assignments_of(session: Session, officer_ids: Iterable[str], *, limit: int) -> list[Assignment]:
+    """Open assignments held by any of these officers, locked for this transaction (others skip them)."""
+    ids = list(officer_ids)
+    if not ids:
+        return []
+    statement = (
+        select(Assignment)
+        .where(Assignment.status == OPEN, Assignment.officer_id.in_(ids))  # type: ignore[union-attr]
+        .order_by(Assignment.id)  # type: ignore[arg-type]
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.exec(statement).all())
+
+
+def assignments_for(session: Session, complaint_ids: Iterable[int]) -> dict[int, list[Assignment]]:
+    """Every assignment of these complaints, oldest first (for ``run.py cases`` and the dashboard)."""
+    ids = list(complaint_ids)
+    found: dict[int, list[Assignment]] = {}
+    if ids:
+        rows = session.exec(
+            select(Assignment).where(Assignment.complaint_id.in_(ids)).order_by(Assignment.id)  # type: ignore[attr-defined,arg-type]
+        ).all()
+        for row in rows:
+            found.setdefault(row.complaint_id, []).append(row)
+    return found
+
+
+def notifications_for(session: Session, complaint_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+    """Outbox counts by status per complaint: ``{complaint_id: {"sent": 2, "pending": 1}}``."""
+    ids = list(complaint_ids)
+    found: dict[int, dict[str, int]] = {}
+    if ids:
+        statement = (
+            select(OutboxMessage.complaint_id, OutboxMessage.status, sa.func.count())
+            .where(OutboxMessage.complaint_id.in_(ids))  # type: ignore[union-attr]
+            .group_by(OutboxMessage.complaint_id, OutboxMessage.status)  # type: ignore[arg-type]
+        )
+        for complaint_id, status, count in session.exec(statement).all():
+            if complaint_id is not None:
+                found.setdefault(complaint_id, {})[status] = count
+    return found

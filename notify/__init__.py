@@ -1,0 +1,1 @@
+"""Officer notifications: an outbox of messages delivered through Apprise, each at most once per intent."""

@@ -1,0 +1,169 @@
+"""The outbox: notifications stored with an idempotency key, claimed, sent once, retried with backoff.
+
+Crash window (documented, not hidden): a message is marked ``sending`` in its own committed
+transaction *before* Apprise is called and ``sent`` right after. A crash between the two leaves it
+``sending``; e-mail and webhooks give no way to ask whether it arrived. Such a row is never sent again
+(at most once per intent): once ``sending_timeout_s`` has passed it is marked ``failed`` as
+"interrupted" and the desk is told, so a person closes the gap (at least once, by a human).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, select
+
+from models.routing import OutboxMessage
+
+INTERRUPTED = "interrupted while sending: delivery unknown"
+
+
+@dataclass(frozen=True)
+class Intent:
+    """One message to send once; ``key`` names the intent, e.g. ``assign:{complaint}:{officer}:{channel}``."""
+
+    key: str
+    purpose: str
+    complaint_id: int | None
+    officer_id: str
+    channel_index: int
+    subject: str
+    body: str
+    priority: int = 0
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    key: str
+    purpose: str
+    complaint_id: int | None
+    officer_id: str
+    channel_index: int
+    subject: str
+    body: str
+    attempts: int
+    last_error: str | None = None
+
+
+def enqueue(session: Session, intents: Sequence[Intent], *, now: datetime) -> int:
+    """Store the intents not stored yet (an intent already in the outbox is left alone); the count stored."""
+    if not intents:
+        return 0
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    rows = [
+        {
+            "idempotency_key": i.key,
+            "purpose": i.purpose,
+            "complaint_id": i.complaint_id,
+            "officer_id": i.officer_id,
+            "channel_index": i.channel_index,
+            "subject": i.subject,
+            "body": i.body.replace("\x00", ""),
+            "priority": i.priority,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for i in intents
+    ]
+    statement = (
+        insert(OutboxMessage)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(OutboxMessage.id)  # type: ignore[call-overload]
+    )
+    return len(session.execute(statement).scalars().all())
+
+
+def claim_due(session: Session, *, now: datetime, limit: int) -> list[Claimed]:
+    """Mark up to ``limit`` due messages ``sending`` (highest priority, oldest first); the caller commits
+    before sending anything. Rows another process holds are skipped."""
+    statement = (
+        select(OutboxMessage)
+        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.priority.desc(), OutboxMessage.next_attempt_at, OutboxMessage.id)  # type: ignore[attr-defined,arg-type]
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = []
+    for row in session.exec(statement).all():
+        row.status, row.claimed_at, row.attempts = "sending", now, row.attempts + 1
+        session.add(row)
+        claimed.append(_claimed(row))
+    return claimed
+
+
+def mark_sent(session: Session, message_id: int, *, now: datetime) -> None:
+    session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)  # type: ignore[arg-type]
+        .values(status="sent", sent_at=now, last_error=None)
+    )
+
+
+def mark_attempt_failed(
+    session: Session, message: Claimed, error: str, *, now: datetime, max_attempts: int, delay_s: float
+) -> bool:
+    """Schedule the next attempt, or mark the message failed for good; True when it failed for good."""
+    is_final = message.attempts >= max_attempts
+    session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == message.id)  # type: ignore[arg-type]
+        .values(
+            status="failed" if is_final else "pending",
+            last_error=error[:500],
+            next_attempt_at=now if is_final else now + timedelta(seconds=delay_s),
+        )
+    )
+    return is_final
+
+
+def fail_interrupted(session: Session, *, now: datetime, timeout_s: float, limit: int = 500) -> list[Claimed]:
+    """Messages left ``sending`` longer than ``timeout_s`` (a crash mid-send): marked failed, never resent."""
+    statement = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.status == "sending",
+            OutboxMessage.claimed_at < now - timedelta(seconds=timeout_s),  # type: ignore[operator]
+        )
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    found = []
+    for row in session.exec(statement).all():
+        row.status, row.last_error = "failed", INTERRUPTED
+        session.add(row)
+        found.append(_claimed(row))
+    return found
+
+
+def retry_delay_s(attempts: int, *, initial_s: float, max_s: float) -> float:
+    """Exponential backoff: ``initial_s`` after the first failure, doubling, capped at ``max_s``."""
+    return float(min(max_s, initial_s * 2 ** max(0, attempts - 1)))
+
+
+def outbox_counts(session: Session) -> dict[str, int]:
+    statement = select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status)
+    return {status: count for status, count in session.exec(statement).all()}
+
+
+def _claimed(row: OutboxMessage) -> Claimed:
+    assert row.id is not None
+    return Claimed(
+        row.id,
+        row.idempotency_key,
+        row.purpose,
+        row.complaint_id,
+        row.officer_id,
+        row.channel_index,
+        row.subject,
+        row.body,
+        row.attempts,
+        row.last_error,
+    )

@@ -1,0 +1,162 @@
+"""The notification stage of the loop: drains due outbox messages through a :class:`Sender`.
+
+Each message is claimed (marked ``sending``) and committed before it is sent, then marked ``sent``
+or scheduled again with backoff; after ``max_attempts`` it is ``failed`` and the social-media desk
+gets a message saying so (a failed desk alert is only logged and audited, never alerted on again).
+See :mod:`notify.outbox` for what happens to a message interrupted by a crash mid-send.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from models.db import session_scope
+from models.mentions import audit
+from models.tables import Complaint
+from notify.messages import desk_alert_message
+from notify.outbox import (
+    Claimed,
+    Intent,
+    claim_due,
+    enqueue,
+    fail_interrupted,
+    mark_attempt_failed,
+    mark_sent,
+    retry_delay_s,
+)
+from notify.sender import AppriseSender, Sender, scheme_of
+from notify.settings import NotifySettings
+from routing.people import Organisation
+
+logger = logging.getLogger(__name__)
+NOT_CONFIGURED = "officer or channel no longer configured"
+
+
+class NotifyStage:
+    name = "notify"
+
+    def __init__(self, org: Organisation, settings: NotifySettings, *, sender: Sender | None = None) -> None:
+        self._org = org
+        self._settings = settings
+        self._sender: Sender = sender if sender is not None else AppriseSender()
+
+    def run(self, engine: Engine, now: datetime) -> dict[str, int]:
+        counts = {"notified": 0, "notify_failed": 0, "notify_retrying": 0}
+        with session_scope(engine) as session:
+            for message in fail_interrupted(session, now=now, timeout_s=self._settings.sending_timeout_s):
+                logger.warning("outbox %s (%s) was interrupted mid-send; not resent", message.id, message.purpose)
+                self._failed_for_good(session, message, "interrupted while sending", now)
+                counts["notify_failed"] += 1
+        while True:
+            with session_scope(engine) as session:  # committed before anything is sent
+                batch = claim_due(session, now=now, limit=self._settings.batch_size)
+            if not batch:
+                return counts
+            for message in batch:
+                is_sent, error = self._deliver(message)
+                with session_scope(engine) as session:
+                    if is_sent:
+                        mark_sent(session, message.id, now=now)
+                        audit(
+                            session,
+                            "notify.sent",
+                            "outbox",
+                            message.id,
+                            at=now,
+                            officer=message.officer_id,
+                            complaint=message.complaint_id,
+                            purpose=message.purpose,
+                        )
+                        counts["notified"] += 1
+                        continue
+                    delay_s = retry_delay_s(
+                        message.attempts,
+                        initial_s=self._settings.backoff_initial_s,
+                        max_s=self._settings.backoff_max_s,
+                    )
+                    max_attempts = self._settings.max_attempts if error != NOT_CONFIGURED else message.attempts
+                    if mark_attempt_failed(
+                        session, message, error, now=now, max_attempts=max_attempts, delay_s=delay_s
+                    ):
+                        self._failed_for_good(session, message, error, now)
+                        counts["notify_failed"] += 1
+                    else:
+                        counts["notify_retrying"] += 1
+
+    def _deliver(self, message: Claimed) -> tuple[bool, str]:
+        officer = self._org.officers.get(message.officer_id)
+        if officer is None or message.channel_index >= len(officer.channels):
+            logger.warning(
+                "outbox %s: officer %s channel %d is no longer configured",
+                message.id,
+                message.officer_id,
+                message.channel_index,
+            )
+            return False, NOT_CONFIGURED
+        url = self._settings.redirect_url or officer.channels[message.channel_index].reveal()
+        try:
+            is_sent = self._sender.send(url, message.subject, message.body)
+        except Exception as exc:  # a sender bug must cost this message an attempt, not stop the batch
+            logger.exception("outbox %s: sending raised", message.id)
+            return False, f"sender raised {type(exc).__name__}"
+        logger.info(
+            "notify %s via %s:// (%s, attempt %d): %s",
+            message.officer_id,
+            scheme_of(url),
+            message.purpose,
+            message.attempts,
+            "sent" if is_sent else "refused",
+        )
+        return is_sent, "" if is_sent else f"the {scheme_of(url)} service refused or could not be reached"
+
+    def _failed_for_good(self, session: Session, message: Claimed, error: str, now: datetime) -> None:
+        audit(
+            session,
+            "notify.failed",
+            "outbox",
+            message.id,
+            at=now,
+            officer=message.officer_id,
+            complaint=message.complaint_id,
+            purpose=message.purpose,
+            attempts=message.attempts,
+            error=error,
+        )
+        if message.purpose == "desk_alert":
+            logger.error("desk alert %s could not be delivered either: %s", message.id, error)
+            return
+        complaint = session.get(Complaint, message.complaint_id) if message.complaint_id is not None else None
+        docket = complaint.docket if complaint is not None else None
+        officer = self._org.officers.get(message.officer_id)
+        name = officer.name if officer is not None else message.officer_id
+        channel = "?"
+        if officer is not None and message.channel_index < len(officer.channels):
+            channel = scheme_of(officer.channels[message.channel_index].reveal())
+        case_url = f"{self._settings.dashboard_base_url.rstrip('/')}/cases/{docket}" if docket else None
+        subject, body = desk_alert_message(
+            docket=docket,
+            officer_id=message.officer_id,
+            officer_name=name,
+            channel=channel,
+            error=error,
+            case_url=case_url,
+        )
+        intents = [
+            Intent(
+                f"desk_alert:{message.id}:{desk.id}:{index}",
+                "desk_alert",
+                message.complaint_id,
+                desk.id,
+                index,
+                subject,
+                body,
+                priority=1,
+            )
+            for desk in self._org.desk_officers()
+            for index in range(len(desk.channels))
+        ]
+        enqueue(session, intents, now=now)

@@ -1,0 +1,237 @@
+"""The assignment rules: who gets a case, who is copied, and by when. Pure: data in, a decision out.
+
+In order: ``civic_referral`` → no officer, a referral reply naming the authority; ``appreciation`` and
+``information_request`` → the social-media desk; ``other`` → the desk or closed, as configured; no
+known station → the desk's triage queue; ``officer_misconduct`` → the head of the first unit *above*
+the accused station (never anyone in it); anything else → the officer on duty at the station (the
+least loaded when several are), falling back to the station's head, then the supervisor, then the
+desk. Emergencies copy the station's supervisor, VIP posts copy the DCP.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from classifiers.taxonomy import Category
+from routing.people import Officer, Organisation
+
+Outcome = Literal["assigned", "desk", "referral", "closed"]
+Role = Literal["assignee", "supervisor_copy", "dcp_copy"]
+
+DEFAULT_AUTHORITIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("BWSSB", ("water supply", "drinking water", "sewage", "sewer", "manhole", "water leak", "pipeline", "bwssb")),
+    ("BESCOM", ("power cut", "power outage", "electricity", "transformer", "live wire", "electric pole", "bescom")),
+    ("BMRCL", ("metro", "namma metro", "bmrcl")),
+    ("BMTC", ("bmtc", "bus stop", "bus conductor", "bus driver")),
+    ("South Western Railway", ("railway", "train", "platform", "level crossing")),
+    (
+        "BBMP",
+        (
+            "garbage",
+            "pothole",
+            "streetlight",
+            "street light",
+            "stray dog",
+            "footpath",
+            "drain",
+            "fallen tree",
+            "encroachment",
+            "debris",
+            "mosquito",
+            "bbmp",
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """What the rules need to know about a complaint."""
+
+    complaint_id: int
+    category: str
+    station_id: str | None
+    is_emergency: bool = False
+    is_vip: bool = False
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    acknowledge_min: int = 120
+    action_min: int = 24 * 60
+    emergency_acknowledge_min: int = 10
+    emergency_action_min: int = 120
+    vip_acknowledge_min: int = 30
+    vip_action_min: int = 6 * 60
+
+
+@dataclass(frozen=True)
+class Policy:
+    other_outcome: Literal["desk", "closed"] = "desk"
+    deadlines: Deadlines = field(default_factory=Deadlines)
+    authorities: tuple[tuple[str, tuple[str, ...]], ...] = DEFAULT_AUTHORITIES
+    default_authority: str = "BBMP"
+
+
+@dataclass(frozen=True)
+class Recipient:
+    officer_id: str
+    unit_id: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    rule: str  # names the rule that chose; goes on the audit trail
+    station_id: str | None = None
+    assignee: Recipient | None = None
+    copies: tuple[Recipient, ...] = ()
+    authority: str | None = None
+    acknowledge_by: datetime | None = None
+    act_by: datetime | None = None
+
+    @property
+    def recipients(self) -> tuple[Recipient, ...]:
+        return ((self.assignee,) if self.assignee else ()) + self.copies
+
+
+def decide(
+    facts: CaseFacts, org: Organisation, now: datetime, load: Mapping[str, int], policy: Policy = Policy()
+) -> Decision:
+    """The decision for one complaint at ``now``; ``load``: open cases per officer id."""
+    category = facts.category
+    if category == Category.CIVIC_REFERRAL:
+        return Decision("referral", "civic_referral", authority=referral_authority(facts.text, policy))
+    if category in (Category.APPRECIATION, Category.INFORMATION_REQUEST):
+        return Decision("desk", f"{category}_to_desk")
+    if category == Category.OTHER:
+        return Decision(policy.other_outcome, f"other_{policy.other_outcome}")
+    station_id = facts.station_id
+    if station_id is None or station_id not in org.stations:
+        return Decision("desk", "no_station" if station_id is None else "unknown_station", station_id)
+    if category == Category.OFFICER_MISCONDUCT:
+        chosen = _supervisor(org, station_id, excluding=station_id)
+        rule = "misconduct_to_supervisor"
+    else:
+        chosen, rule = _station_officer(org, station_id, now, load)
+    if chosen is None:
+        return _timed(Decision("desk", rule, station_id), facts, policy, now)
+    assignee = Recipient(chosen.id, chosen.unit_id, "assignee")
+    copies: list[Recipient] = []
+    if facts.is_emergency and category != Category.OFFICER_MISCONDUCT:
+        supervisor = _supervisor(org, station_id, excluding=station_id)
+        if supervisor is not None:
+            copies.append(Recipient(supervisor.id, supervisor.unit_id, "supervisor_copy"))
+    if facts.is_vip:
+        dcp = next((org.head(u) for u in org.chain(station_id)[1:] if org.is_dcp(u) and org.head(u)), None)
+        if dcp is not None:
+            copies.append(Recipient(dcp.id, dcp.unit_id, "dcp_copy"))
+    unique = [c for i, c in enumerate(copies) if c.officer_id != chosen.id and c not in copies[:i]]
+    decision = Decision("assigned", rule, station_id, assignee, tuple(unique))
+    return _timed(decision, facts, policy, now)
+
+
+def _station_officer(
+    org: Organisation, station_id: str, now: datetime, load: Mapping[str, int]
+) -> tuple[Officer | None, str]:
+    on_duty = org.on_duty(station_id, now)
+    if len(on_duty) == 1:
+        return org.officers[on_duty[0]], "on_duty"
+    if on_duty:
+        return org.officers[least_loaded(on_duty, load) or on_duty[0]], "on_duty_least_loaded"
+    head = org.head(station_id)
+    if head is not None:
+        return head, "nobody_on_duty_station_head"
+    supervisor = _supervisor(org, station_id, excluding=station_id)
+    if supervisor is not None:
+        return supervisor, "nobody_at_station_supervisor"
+    return None, "nobody_available"
+
+
+def _supervisor(org: Organisation, station_id: str, *, excluding: str) -> Officer | None:
+    """The active head of the nearest unit above the station with one, never a member of ``excluding``."""
+    for unit_id in org.chain(station_id)[1:]:
+        head = org.head(unit_id)
+        if head is not None and head.unit_id != excluding:
+            return head
+    return None
+
+
+def _timed(decision: Decision, facts: CaseFacts, policy: Policy, now: datetime) -> Decision:
+    d = policy.deadlines
+    if facts.is_emergency:
+        ack, act = d.emergency_acknowledge_min, d.emergency_action_min
+    elif facts.is_vip:
+        ack, act = d.vip_acknowledge_min, d.vip_action_min
+    else:
+        ack, act = d.acknowledge_min, d.action_min
+    return Decision(
+        decision.outcome,
+        decision.rule,
+        decision.station_id,
+        decision.assignee,
+        decision.copies,
+        decision.authority,
+        now + timedelta(minutes=ack),
+        now + timedelta(minutes=act),
+    )
+
+
+def referral_authority(text: str, policy: Policy = Policy()) -> str:
+    """The civic authority a referral should name: the one whose keywords the text hits most."""
+    lowered = text.lower()
+    best, best_hits = policy.default_authority, 0
+    for authority, keywords in policy.authorities:
+        hits = sum(1 for k in keywords if re.search(rf"\b{re.escape(k)}", lowered))
+        if hits > best_hits:
+            best, best_hits = authority, hits
+    return best
+
+
+def least_loaded(candidates: Sequence[str], load: Mapping[str, int]) -> str | None:
+    """The candidate with the fewest open cases; the earlier one in roster order on a tie."""
+    return min(candidates, key=lambda i: (load.get(i, 0), candidates.index(i)), default=None)
+
+
+def parse_policy(table: Mapping[str, object]) -> tuple[Policy, list[str]]:
+    """The policy from the ``[routing]`` table (``other``, ``[routing.deadlines]``, referral keywords)."""
+    problems: list[str] = []
+    other = table.get("other_outcome", "desk")
+    if other not in ("desk", "closed"):
+        problems.append(f'routing.other_outcome must be "desk" or "closed", got {other!r}')
+        other = "desk"
+    deadlines = Deadlines()
+    raw_deadlines = table.get("deadlines", {})
+    if isinstance(raw_deadlines, dict):
+        values = {}
+        for name, value in raw_deadlines.items():
+            if name not in Deadlines.__dataclass_fields__:
+                problems.append(f"routing.deadlines.{name} is not a known deadline")
+            elif not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                problems.append(f"routing.deadlines.{name} must be a positive number of minutes, got {value!r}")
+            else:
+                values[name] = value
+        deadlines = Deadlines(**values)
+    else:
+        problems.append("routing.deadlines must be a table")
+    authorities = DEFAULT_AUTHORITIES
+    raw_authorities = table.get("referral_authorities")
+    if isinstance(raw_authorities, dict):
+        authorities = tuple(
+            (str(name), tuple(str(k).lower() for k in keywords))
+            for name, keywords in raw_authorities.items()
+            if isinstance(keywords, list)
+        )
+        if len(authorities) != len(raw_authorities):
+            problems.append("routing.referral_authorities: each authority needs a list of keywords")
+    elif raw_authorities is not None:
+        problems.append("routing.referral_authorities must be a table of keyword lists")
+    default = table.get("referral_default", "BBMP")
+    policy = Policy("closed" if other == "closed" else "desk", deadlines, authorities, str(default))
+    return policy, problems

@@ -1,0 +1,333 @@
+"""The routing stage of the loop: every new complaint gets a docket, an assignment and its notifications.
+
+Complaints with status ``new`` are claimed with ``FOR UPDATE SKIP LOCKED`` (emergencies first), decided
+by :func:`routing.rules.decide`, and written in one transaction per batch: the docket, the assignment
+rows, the outbox messages (one per recipient and channel) and an audit event naming the rule. Open
+cases of officers no longer active move to whoever the rules pick now. The desk's queue is read on the
+dashboard: sending a case to the desk notifies nobody.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from models.db import session_scope
+from models.mentions import audit
+from models.routing import Assignment, next_docket, open_assignments_of, open_load
+from models.tables import Complaint, Mention
+from notify.messages import CameraLine, CaseSummary, assignment_message
+from notify.outbox import Intent, enqueue
+from notify.settings import parse_notify
+from notify.stage import NotifyStage
+from routing.cameras import Camera, cameras_near, read_cameras
+from routing.people import Organisation, PeopleDataError, load_organisation
+from routing.rules import CaseFacts, Decision, Policy, Recipient, decide, parse_policy
+
+if TYPE_CHECKING:
+    from monitor.loop import Stage
+    from monitor.settings import Settings
+    from routing.jurisdictions import Jurisdictions
+
+logger = logging.getLogger(__name__)
+STATUS_FOR = {"assigned": "assigned", "desk": "desk", "referral": "referral", "closed": "closed"}
+COUNT_FOR = {"assigned": "assigned", "desk": "to_desk", "referral": "referred", "closed": "closed"}
+
+
+@dataclass(frozen=True)
+class RoutingContext:
+    """Everything the stage needs besides storage: people, rules, cameras and how to write messages."""
+
+    org: Organisation
+    policy: Policy
+    cameras: Sequence[Camera]
+    docket_prefix: str
+    dashboard_base_url: str
+    camera_radius_m: float = 300.0
+    max_cameras: int = 5
+    batch_size: int = 200
+
+    def case_url(self, docket: str) -> str:
+        return f"{self.dashboard_base_url.rstrip('/')}/cases/{docket}"
+
+
+class RouteStage:
+    name = "route"
+
+    def __init__(self, context: RoutingContext) -> None:
+        self._ctx = context
+
+    def run(self, engine: Engine, now: datetime) -> dict[str, int]:
+        counts = {"assigned": 0, "to_desk": 0, "referred": 0, "closed": 0, "reassigned": 0}
+        counts["reassigned"] = self._reassign(engine, now)
+        while True:
+            with session_scope(engine) as session:
+                batch = _claim_new(session, self._ctx.batch_size)
+                if not batch:
+                    return counts
+                posts = _first_posts(session, [c.id for c in batch if c.id is not None])
+                load = open_load(session)
+                for complaint in batch:
+                    decision = decide(_facts(complaint, posts), self._ctx.org, now, load, self._ctx.policy)
+                    self._apply(session, complaint, decision, posts, now)
+                    if decision.assignee is not None:
+                        load[decision.assignee.officer_id] = load.get(decision.assignee.officer_id, 0) + 1
+                    counts[COUNT_FOR[decision.outcome]] += 1
+
+    def _apply(
+        self,
+        session: Session,
+        complaint: Complaint,
+        decision: Decision,
+        posts: Mapping[int, Mention],
+        now: datetime,
+    ) -> None:
+        complaint_id = complaint.id
+        assert complaint_id is not None
+        year = now.astimezone(self._ctx.org.tz).year
+        docket = complaint.docket or next_docket(session, prefix=self._ctx.docket_prefix, year=year)
+        complaint.docket, complaint.status, complaint.updated_at = docket, STATUS_FOR[decision.outcome], now
+        session.add(complaint)
+
+        def row(**fields: Any) -> Assignment:
+            return Assignment(
+                complaint_id=complaint_id,
+                docket=docket,
+                station_id=decision.station_id,
+                rule=decision.rule,
+                assigned_at=now,
+                acknowledge_by=decision.acknowledge_by,
+                act_by=decision.act_by,
+                **fields,
+            )
+
+        if decision.outcome == "assigned":
+            for r in decision.recipients:
+                session.add(row(officer_id=r.officer_id, unit_id=r.unit_id, role=r.role))
+            summary = self._summary(complaint, docket, decision, posts.get(complaint_id))
+            intents = [i for r in decision.recipients for i in self._intents(complaint, summary, r, "assign")]
+            enqueue(session, intents, now=now)
+        else:
+            is_closed = decision.outcome == "closed"
+            session.add(
+                row(
+                    unit_id=self._ctx.org.desk_unit if decision.outcome == "desk" else None,
+                    role=decision.outcome,
+                    authority=decision.authority,
+                    status="closed" if is_closed else "open",
+                    ended_at=now if is_closed else None,
+                )
+            )
+        audit(
+            session,
+            "complaint.routed",
+            "complaint",
+            complaint.id,
+            at=now,
+            docket=docket,
+            rule=decision.rule,
+            outcome=decision.outcome,
+            station=decision.station_id,
+            officer=decision.assignee.officer_id if decision.assignee else None,
+            copies=[c.officer_id for c in decision.copies],
+            authority=decision.authority,
+        )
+
+    def _summary(self, complaint: Complaint, docket: str, decision: Decision, post: Mention | None) -> CaseSummary:
+        nearby = []
+        if complaint.place_lat is not None and complaint.place_lon is not None:
+            nearby = cameras_near(
+                self._ctx.cameras,
+                complaint.place_lat,
+                complaint.place_lon,
+                radius_m=self._ctx.camera_radius_m,
+                limit=self._ctx.max_cameras,
+            )
+        station = decision.station_id
+        return CaseSummary(
+            docket=docket,
+            category=complaint.category,
+            is_emergency=complaint.is_emergency,
+            is_vip=complaint.is_vip,
+            place=complaint.place_name,
+            station_name=self._ctx.org.unit_name(station) if station else None,
+            post_text=post.text if post is not None else "",
+            post_link=post.permalink if post is not None else None,
+            acknowledge_by=decision.acknowledge_by,
+            act_by=decision.act_by,
+            cameras=[CameraLine(n.camera.name, n.distance_m, n.camera.owner, n.camera.contact) for n in nearby],
+            case_url=self._ctx.case_url(docket),
+        )
+
+    def _intents(self, complaint: Complaint, summary: CaseSummary, r: Recipient, purpose: str) -> list[Intent]:
+        officer = self._ctx.org.officers[r.officer_id]
+        role = "reassign" if purpose == "reassign" else r.role
+        subject, body = assignment_message(
+            summary, role=role, officer_name=f"{officer.rank} {officer.name}", tz=self._ctx.org.tz
+        )
+        kind = purpose if purpose == "reassign" or r.role == "assignee" else "copy"
+        priority = 2 if complaint.is_emergency else 1 if complaint.is_vip else 0
+        assert complaint.id is not None
+        return [
+            Intent(
+                f"{purpose}:{complaint.id}:{officer.id}:{index}",
+                kind,
+                complaint.id,
+                officer.id,
+                index,
+                subject,
+                body,
+                priority,
+            )
+            for index in range(len(officer.channels))
+        ]
+
+    def _reassign(self, engine: Engine, now: datetime) -> int:
+        departed = [o.id for o in self._ctx.org.officers.values() if not o.is_active]
+        moved = 0
+        with session_scope(engine) as session:
+            held = open_assignments_of(session, departed, limit=self._ctx.batch_size * 5)
+            if not held:
+                return 0
+            posts = _first_posts(session, sorted({a.complaint_id for a in held}))
+            load = open_load(session)
+            for old in held:
+                old.status, old.ended_at = "moved", now
+                session.add(old)
+                complaint = session.get(Complaint, old.complaint_id)
+                if complaint is None or old.role != "assignee":
+                    continue  # a departed officer's copy just ends
+                decision = decide(_facts(complaint, posts), self._ctx.org, now, load, self._ctx.policy)
+                new = decision.assignee
+                session.add(
+                    Assignment(
+                        complaint_id=old.complaint_id,
+                        docket=old.docket,
+                        officer_id=new.officer_id if new else None,
+                        unit_id=new.unit_id if new else self._ctx.org.desk_unit,
+                        station_id=old.station_id,
+                        role="assignee" if new else "desk",
+                        rule=f"reassigned_inactive:{decision.rule}"[:48],
+                        assigned_at=now,
+                        acknowledge_by=decision.acknowledge_by,
+                        act_by=old.act_by,
+                    )
+                )
+                if new is None:
+                    complaint.status = "desk"
+                    session.add(complaint)
+                else:
+                    load[new.officer_id] = load.get(new.officer_id, 0) + 1
+                    summary = self._summary(complaint, old.docket, decision, posts.get(old.complaint_id))
+                    enqueue(session, self._intents(complaint, summary, new, "reassign"), now=now)
+                audit(
+                    session,
+                    "complaint.reassigned",
+                    "complaint",
+                    old.complaint_id,
+                    at=now,
+                    docket=old.docket,
+                    from_officer=old.officer_id,
+                    to_officer=new.officer_id if new else None,
+                    rule=decision.rule,
+                )
+                moved += 1
+        return moved
+
+
+def _claim_new(session: Session, limit: int) -> list[Complaint]:
+    statement = (
+        select(Complaint)
+        .where(Complaint.status == "new")
+        .order_by(Complaint.is_emergency.desc(), Complaint.created_at, Complaint.id)  # type: ignore[attr-defined,arg-type]
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.exec(statement).all())
+
+
+def _first_posts(session: Session, complaint_ids: Sequence[int]) -> dict[int, Mention]:
+    """The first post of each complaint (its text and link go into the messages)."""
+    posts: dict[int, Mention] = {}
+    if complaint_ids:
+        rows = session.exec(
+            select(Mention)
+            .where(Mention.complaint_id.in_(list(complaint_ids)))  # type: ignore[union-attr]
+            .order_by(sa.desc(Mention.created_at), sa.desc(Mention.id))  # type: ignore[call-overload]
+        ).all()
+        for mention in rows:  # newest first: the oldest one wins
+            assert mention.complaint_id is not None
+            posts[mention.complaint_id] = mention
+    return posts
+
+
+def _facts(complaint: Complaint, posts: Mapping[int, Mention]) -> CaseFacts:
+    assert complaint.id is not None
+    post = posts.get(complaint.id)
+    return CaseFacts(
+        complaint.id,
+        complaint.category,
+        complaint.station_id,
+        complaint.is_emergency,
+        complaint.is_vip,
+        post.text if post is not None else "",
+    )
+
+
+def build_routing_stages(
+    settings: Settings, jurisdictions: Jurisdictions, *, environ: Mapping[str, str] | None = None
+) -> list[Stage]:
+    """The route and notify stages from ``[routing]``, ``[notify]`` and the people folder; raises
+    PeopleDataError listing every problem at once. ``environ`` defaults to the process environment."""
+    env = os.environ if environ is None else environ
+    table = settings.raw.get("routing", {})
+    problems: list[str] = []
+    if not isinstance(table, dict):
+        problems.append("[routing] must be a table")
+        table = {}
+    policy, more = parse_policy(table)
+    problems += more
+    notify_settings, more = parse_notify(settings.raw, env)
+    problems += more
+    people_dir = settings.data_dir / str(table.get("people_dir", settings.city))
+    cameras: list[Camera] = []
+    if (people_dir / "cameras.csv").exists():
+        cameras, more = read_cameras(people_dir / "cameras.csv")
+        problems += more
+    org: Organisation | None = None
+    try:
+        org = load_organisation(
+            people_dir,
+            jurisdictions.stations,
+            desk_unit=str(table.get("desk_office", "desk")),
+            timezone=settings.timezone,
+            environ=env,
+        )
+    except PeopleDataError as exc:
+        problems += exc.problems
+    numbers = {k: table.get(k, d) for k, d in (("camera_radius_m", 300.0), ("max_cameras", 5), ("batch_size", 200))}
+    for key, value in numbers.items():
+        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+            problems.append(f"routing.{key} must be a positive number, got {value!r}")
+    if problems or org is None:
+        raise PeopleDataError(problems)
+    context = RoutingContext(
+        org,
+        policy,
+        cameras,
+        settings.docket_prefix,
+        notify_settings.dashboard_base_url,
+        float(numbers["camera_radius_m"]),
+        int(numbers["max_cameras"]),
+        int(numbers["batch_size"]),
+    )
+    logger.info("routing: %d officers, %d cameras, desk %s", len(org.officers), len(cameras), org.desk_unit)
+    return [RouteStage(context), NotifyStage(org, notify_settings)]

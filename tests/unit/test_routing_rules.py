@@ -1,0 +1,231 @@
+"""The assignment rules, as tables over a small made-up force.
+
+The force: traffic station TS under a traffic ACP and DCP; law-and-order stations L1 and L2 under
+ACP office A1, and L3 alone under ACP office A2; both ACP offices under DCP office D, under the
+commissioner. Times are in Bengaluru (UTC+05:30).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from routing.jurisdictions import Station
+from routing.people import Office, Officer, Organisation, check
+from routing.rosters import Roster, Shift, parse_clock, parse_weekdays
+from routing.rules import CaseFacts, Policy, decide, referral_authority
+
+IST = ZoneInfo("Asia/Kolkata")
+
+
+def ist(day: int, hour: int, minute: int = 0) -> datetime:
+    """A UTC time given as Bengaluru wall-clock time on November ``day``, 2026 (the 23rd is a Monday)."""
+    return datetime(2026, 11, day, hour, minute, tzinfo=IST).astimezone(UTC)
+
+
+def _station(sid: str, layer: str, parent: str | None = None) -> Station:
+    return Station(sid, layer, sid.upper(), "", parent, layer in ("traffic", "law_order"))
+
+
+def _officer(oid: str, unit: str, role: str = "duty", status: str = "active", **kw: Any) -> Officer:
+    from monitor.settings import Secret
+
+    return Officer(
+        oid, f"Officer {oid}", kw.get("rank", "PSI"), unit, role, status, (Secret(f"json://127.0.0.1:9/{oid}"),)
+    )
+
+
+def make_org(*, officers: list[Officer] | None = None, shifts: list[Shift] | None = None) -> Organisation:
+    stations = {
+        s.id: s
+        for s in [
+            _station("tdcp", "traffic_dcp"),
+            _station("tacp", "traffic_acp", "tdcp"),
+            _station("ts", "traffic", "tacp"),
+            _station("l1", "law_order"),
+            _station("l2", "law_order"),
+            _station("l3", "law_order"),
+        ]
+    }
+    offices = {
+        o.id: o
+        for o in [
+            Office("cp", "Commissioner", "commissioner"),
+            Office("desk", "Social Media Desk", "desk", "cp"),
+            Office("d", "DCP Division", "dcp", "cp"),
+            Office("a1", "ACP 1", "acp", "d"),
+            Office("a2", "ACP 2", "acp", "d"),
+        ]
+    }
+    supervisors = {"l1": "a1", "l2": "a1", "l3": "a2", "tdcp": "cp"}
+    people = (
+        officers
+        if officers is not None
+        else [
+            _officer("CP", "cp", "head"),
+            _officer("DESK1", "desk", "desk"),
+            _officer("DCP", "d", "head"),
+            _officer("ACP1", "a1", "head"),
+            _officer("ACP2", "a2", "head"),
+            _officer("TDCP", "tdcp", "head"),
+            _officer("TACP", "tacp", "head"),
+            _officer("TS-HEAD", "ts", "in_charge"),
+            _officer("TS-DAY", "ts"),
+            _officer("TS-NIGHT", "ts"),
+            _officer("L1-HEAD", "l1", "in_charge"),
+            _officer("L1-A", "l1"),
+            _officer("L1-B", "l1"),
+            _officer("L1-NIGHT", "l1"),
+            _officer("L2-HEAD", "l2", "in_charge"),
+            _officer("L3-HEAD", "l3", "in_charge"),
+            _officer("L3-DUTY", "l3"),
+        ]
+    )
+    roster = (
+        shifts
+        if shifts is not None
+        else [
+            _shift("ts", "TS-DAY", "08:00", "20:00"),
+            _shift("ts", "TS-NIGHT", "20:00", "08:00"),
+            _shift("l1", "L1-A", "06:00", "22:00"),
+            _shift("l1", "L1-B", "06:00", "22:00"),
+            _shift("l1", "L1-NIGHT", "22:00", "06:00"),
+            _shift("l2", "L2-HEAD", "00:00", "00:00"),
+            _shift("l3", "L3-DUTY", "00:00", "00:00"),
+        ]
+    )
+    return Organisation(stations, offices, {o.id: o for o in people}, supervisors, Roster(roster), "desk", IST)
+
+
+def _shift(station: str, officer: str, start: str, end: str, days: str = "daily") -> Shift:
+    return Shift(station, officer, parse_weekdays(days), parse_clock(start), parse_clock(end))
+
+
+def facts(category: str, station: str | None = "l1", **overrides: Any) -> CaseFacts:
+    return replace(CaseFacts(1, category, station), **overrides)
+
+
+MONDAY_NOON = ist(23, 12)
+ORG = make_org()
+
+
+def test_the_small_force_is_consistent() -> None:
+    assert check(ORG) == []
+
+
+@pytest.mark.parametrize(
+    ("case", "now", "outcome", "rule", "assignee"),
+    [
+        (facts("theft"), MONDAY_NOON, "assigned", "on_duty_least_loaded", "L1-A"),
+        (facts("traffic_violation", "ts"), MONDAY_NOON, "assigned", "on_duty", "TS-DAY"),
+        (facts("traffic_violation", "ts"), ist(23, 23, 30), "assigned", "on_duty", "TS-NIGHT"),  # night shift
+        (facts("traffic_violation", "ts"), ist(24, 7, 59), "assigned", "on_duty", "TS-NIGHT"),  # past midnight
+        (facts("violence"), ist(24, 2), "assigned", "on_duty", "L1-NIGHT"),
+        (facts("officer_misconduct"), MONDAY_NOON, "assigned", "misconduct_to_supervisor", "ACP1"),
+        (facts("officer_misconduct", "ts"), MONDAY_NOON, "assigned", "misconduct_to_supervisor", "TACP"),
+        (facts("officer_misconduct", "l3"), MONDAY_NOON, "assigned", "misconduct_to_supervisor", "ACP2"),
+        (facts("theft", None), MONDAY_NOON, "desk", "no_station", None),
+        (facts("theft", "blr-nowhere"), MONDAY_NOON, "desk", "unknown_station", None),
+        (
+            facts("civic_referral", None, text="Garbage not cleared for a week"),
+            MONDAY_NOON,
+            "referral",
+            "civic_referral",
+            None,
+        ),
+        (facts("appreciation", None), MONDAY_NOON, "desk", "appreciation_to_desk", None),
+        (facts("information_request", "l1"), MONDAY_NOON, "desk", "information_request_to_desk", None),
+        (facts("other", None), MONDAY_NOON, "desk", "other_desk", None),
+    ],
+)
+def test_rule_table(case: CaseFacts, now: datetime, outcome: str, rule: str, assignee: str | None) -> None:
+    decision = decide(case, ORG, now, load={})
+    assert (decision.outcome, decision.rule) == (outcome, rule)
+    assert (decision.assignee.officer_id if decision.assignee else None) == assignee
+
+
+def test_other_can_be_closed_by_policy() -> None:
+    decision = decide(facts("other"), ORG, MONDAY_NOON, {}, Policy(other_outcome="closed"))
+    assert (decision.outcome, decision.rule, decision.assignee) == ("closed", "other_closed", None)
+
+
+def test_least_loaded_officer_on_duty_gets_the_case() -> None:
+    assert decide(facts("theft"), ORG, MONDAY_NOON, {"L1-A": 3, "L1-B": 1}).assignee.officer_id == "L1-B"  # type: ignore[union-attr]
+    assert decide(facts("theft"), ORG, MONDAY_NOON, {"L1-A": 1, "L1-B": 1}).assignee.officer_id == "L1-A"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("station", ["l1", "l3", "ts"])
+def test_misconduct_never_reaches_anyone_in_the_accused_station(station: str) -> None:
+    for hour in range(0, 24, 3):
+        decision = decide(facts("officer_misconduct", station, is_emergency=True, is_vip=True), ORG, ist(23, hour), {})
+        units = {r.unit_id for r in decision.recipients}
+        assert decision.recipients and station not in units
+
+
+def test_misconduct_at_the_only_station_of_an_acp_area_goes_to_that_acp() -> None:
+    decision = decide(facts("officer_misconduct", "l3"), ORG, MONDAY_NOON, {})
+    assert decision.assignee is not None and (decision.assignee.officer_id, decision.assignee.unit_id) == ("ACP2", "a2")
+
+
+def test_misconduct_goes_past_an_acp_office_with_nobody_active_to_the_dcp() -> None:
+    people = [replace(o, status="transferred") if o.id == "ACP2" else o for o in ORG.officers.values()]
+    decision = decide(facts("officer_misconduct", "l3"), make_org(officers=people), MONDAY_NOON, {})
+    assert decision.assignee is not None and decision.assignee.officer_id == "DCP"
+
+
+def test_emergency_copies_the_station_supervisor_and_sets_short_deadlines() -> None:
+    decision = decide(facts("violence", is_emergency=True), ORG, MONDAY_NOON, {})
+    assert [(r.officer_id, r.role) for r in decision.recipients] == [("L1-A", "assignee"), ("ACP1", "supervisor_copy")]
+    assert decision.acknowledge_by == MONDAY_NOON + timedelta(minutes=10)
+    assert decision.act_by == MONDAY_NOON + timedelta(minutes=120)
+
+
+def test_vip_copies_the_dcp() -> None:
+    decision = decide(facts("traffic_congestion", "ts", is_vip=True), ORG, MONDAY_NOON, {})
+    assert [(r.officer_id, r.role) for r in decision.recipients] == [("TS-DAY", "assignee"), ("TDCP", "dcp_copy")]
+    assert decision.acknowledge_by == MONDAY_NOON + timedelta(minutes=30)
+
+
+def test_vip_emergency_on_law_and_order_copies_acp_and_dcp() -> None:
+    decision = decide(facts("women_safety", is_vip=True, is_emergency=True), ORG, MONDAY_NOON, {})
+    assert [r.officer_id for r in decision.copies] == ["ACP1", "DCP"]
+
+
+def test_empty_roster_falls_back_to_the_station_head() -> None:
+    decision = decide(facts("theft"), make_org(shifts=[]), MONDAY_NOON, {})
+    assert (decision.rule, decision.assignee.officer_id) == ("nobody_on_duty_station_head", "L1-HEAD")  # type: ignore[union-attr]
+
+
+def test_station_with_nobody_active_falls_back_to_its_supervisor_then_the_desk() -> None:
+    people = [o for o in ORG.officers.values() if o.unit_id != "l2"]
+    decision = decide(facts("theft", "l2"), make_org(officers=people), MONDAY_NOON, {})
+    assert (decision.rule, decision.assignee.officer_id) == ("nobody_at_station_supervisor", "ACP1")  # type: ignore[union-attr]
+    nobody = [o for o in people if o.unit_id not in ("a1", "d", "cp")]
+    decision = decide(facts("theft", "l2"), make_org(officers=nobody), MONDAY_NOON, {})
+    assert (decision.outcome, decision.rule) == ("desk", "nobody_available")
+
+
+def test_transferred_officer_is_not_on_duty_even_when_rostered() -> None:
+    people = [replace(o, status="transferred") if o.id == "TS-DAY" else o for o in ORG.officers.values()]
+    decision = decide(facts("road_accident", "ts"), make_org(officers=people), MONDAY_NOON, {})
+    assert (decision.rule, decision.assignee.officer_id) == ("nobody_on_duty_station_head", "TS-HEAD")  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("text", "authority"),
+    [
+        ("No drinking water supply in our street for 3 days", "BWSSB"),
+        ("Power cut since morning, transformer burst", "BESCOM"),
+        ("Namma Metro escalator broken at MG Road", "BMRCL"),
+        ("Huge pothole and garbage near the school", "BBMP"),
+        ("Train delayed again, platform crowded", "South Western Railway"),
+        ("ಕಸ ತೆಗೆದಿಲ್ಲ", "BBMP"),  # no keyword: the default authority
+    ],
+)
+def test_referral_names_the_civic_authority(text: str, authority: str) -> None:
+    assert referral_authority(text) == authority
+    assert decide(facts("civic_referral", None, text=text), ORG, MONDAY_NOON, {}).authority == authority
