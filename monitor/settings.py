@@ -271,14 +271,23 @@ def _accounts(items: Any, environ: Mapping[str, str], c: _Collector) -> list[Acc
             key = (c.get(t, where, "handle", str) or "").lstrip("@")
             user_id = c.get(t, where, "user_id", str)
             bearer = c.secret(environ, t.get("bearer_token_env"), f"{where}.bearer_token_env", required=True)
-            user_creds = [
+            ck, cs, at, ats = (
                 c.secret(environ, t.get(f"{k}_env"), f"{where}.{k}_env", required=False)
                 for k in ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
-            ]
+            )
             if user_id is not None and not user_id.isdigit():
                 c.problems.append(f"{where}.user_id must be the numeric X user id, got {user_id!r}")
             if bearer is not None and key and user_id:
-                account = XAccount(key, user_id, bearer, *user_creds, api_base_url=base_url)
+                account = XAccount(
+                    key,
+                    user_id,
+                    bearer,
+                    consumer_key=ck,
+                    consumer_secret=cs,
+                    access_token=at,
+                    access_token_secret=ats,
+                    api_base_url=base_url,
+                )
         elif platform == "facebook":
             page_id = c.get(t, where, "page_id", str)
             name = c.get(t, where, "name", str, page_id or "")
