@@ -145,11 +145,45 @@ def _place(post: StoredPost, city: str, country: str) -> dict[str, Any]:
             "location": {"city": city, "country": country, "latitude": post.lat, "longitude": post.lon}}
 
 
+def _comment_fields(ctx: GraphContext, post: StoredPost, wanted: set[str]) -> dict[str, Any]:
+    number = post.external_id.rpartition("_")[2]
+    post_number = post.conversation_id.rpartition("_")[2]
+    parent = ctx.state.find("facebook", post.in_reply_to) if post.in_reply_to else None
+    is_reply = parent is not None and parent.kind == "comment"
+    link = f"{FB_WEB}{post.account}/posts/{post_number}/?comment_id="
+    if parent is not None and is_reply:
+        link += f"{parent.external_id.rpartition('_')[2]}&reply_comment_id={number}"
+    else:
+        link += number
+    fields: dict[str, Any] = {
+        "like_count": 0, "can_comment": not is_reply, "can_like": True, "can_hide": True,
+        "can_remove": True, "user_likes": False, "permalink_url": link, "object": {"id": post.conversation_id},
+    }
+    if "comment_count" in wanted:  # a scan of every post: only when asked for
+        fields["comment_count"] = sum(p.in_reply_to == post.external_id for p in ctx.state.posts("facebook"))
+    return fields
+
+
+def _post_fields(ctx: GraphContext, post: StoredPost) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "updated_time": graph_time(post.created_at), "is_published": True,
+        "status_type": "mobile_status_update",
+        "permalink_url": f"{FB_WEB}{post.account}/posts/{post.external_id.rpartition('_')[2]}",
+    }
+    owner = ctx.state.directory.page(post.account)
+    if post.kind == "tagged":
+        fields["tagged_time"] = graph_time(post.created_at)
+        if owner is not None:
+            fields["to"] = {"data": [{"name": owner.name, "id": owner.page_id}]}
+    if post.lat is not None:
+        fields["place"] = _place(post, ctx.state.city.name, ctx.state.city.country)
+    return fields
+
+
 def render_post(ctx: GraphContext, post: StoredPost, specs: tuple[FieldSpec, ...]) -> dict[str, Any]:
     """A post or comment node with the fields of ``specs``."""
     is_comment = post.kind == "comment"
-    page_number, _, number = post.external_id.rpartition("_")
-    owner = ctx.state.directory.page(post.account)
+    wanted = {spec.name for spec in specs}
     scalars: dict[str, Any] = {
         "id": post.external_id,
         "created_time": graph_time(post.created_at),
@@ -158,31 +192,7 @@ def render_post(ctx: GraphContext, post: StoredPost, specs: tuple[FieldSpec, ...
     }
     if post.text:
         scalars["message"] = post.text
-    if is_comment:
-        post_number = post.conversation_id.rpartition("_")[2]
-        replies = [p for p in ctx.state.posts("facebook") if p.in_reply_to == post.external_id]
-        link = f"{FB_WEB}{post.account}/posts/{post_number}/?comment_id="
-        parent = ctx.state.find("facebook", post.in_reply_to) if post.in_reply_to else None
-        is_reply = parent is not None and parent.kind == "comment"
-        scalars.update({
-            "comment_count": len(replies), "like_count": 0, "can_comment": not is_reply,
-            "can_like": True, "can_hide": True, "can_remove": True, "user_likes": False,
-            "permalink_url": link + (f"{parent.external_id.rpartition('_')[2]}&reply_comment_id={number}"
-                                     if is_reply and parent else number),
-            "object": {"id": post.conversation_id},
-        })
-    else:
-        scalars.update({
-            "updated_time": graph_time(post.created_at), "is_published": True,
-            "status_type": "mobile_status_update",
-            "permalink_url": f"{FB_WEB}{post.account}/posts/{number or page_number}",
-        })
-        if post.kind == "tagged":
-            scalars["tagged_time"] = graph_time(post.created_at)
-            if owner is not None:
-                scalars["to"] = {"data": [{"name": owner.name, "id": owner.page_id}]}
-        if post.lat is not None:
-            scalars["place"] = _place(post, ctx.state.city.name, ctx.state.city.country)
+    scalars.update(_comment_fields(ctx, post, wanted) if is_comment else _post_fields(ctx, post))
     rendered: dict[str, Any] = {}
     for spec in specs:
         if spec.name == "comments":

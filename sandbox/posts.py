@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -88,6 +88,7 @@ class PostStore:
         self.directory = directory
         self.by_key: dict[tuple[str, str], StoredPost] = {}  # (platform, scenario-or-external id)
         self.out: list[StoredPost] = []
+        self.page_posts: dict[str, list[StoredPost]] = {}  # page id -> the page's own posts
         self.problems: list[str] = []
         self.last_x_id = 0
 
@@ -100,6 +101,8 @@ class PostStore:
 
     def add(self, stored: StoredPost, scenario_id: str | None = None) -> StoredPost:
         self.out.append(stored)
+        if stored.kind == "page_post":
+            self.page_posts.setdefault(stored.account, []).append(stored)
         self.by_key[(stored.platform, stored.external_id)] = stored
         if scenario_id is not None:
             self.by_key[(stored.platform, scenario_id)] = stored
@@ -185,7 +188,7 @@ class PostStore:
     def new_comment(self, parent: StoredPost, *, text: str, author_name: str, author_id: str,
                     created_at: datetime, source: Source, seq: int = -1,
                     external_id: str | None = None) -> StoredPost:
-        return self.add(make_comment(parent, self.out, text=text, author_name=author_name,
+        return self.add(make_comment(parent, lambda i: self.get("facebook", i), text=text, author_name=author_name,
                                      author_id=author_id, created_at=created_at,
                                      number=FB_COMMENT_BASE + len(self.out), source=source, seq=seq,
                                      external_id=external_id))
@@ -196,7 +199,7 @@ class PostStore:
             self.problems.append(f"{_describe(post)}: in_reply_to {post.in_reply_to} is not an earlier post")
             return None
         if parent is None:
-            parent = latest_page_post(self.out, page.page_id, post.created_at)
+            parent = latest_page_post(self.page_posts.get(page.page_id, []), post.created_at)
         if parent is None:
             self.problems.append(f"{_describe(post)}: page {page.page_id} has no post to comment on")
             return None
@@ -205,21 +208,20 @@ class PostStore:
                                 source=source, seq=seq, external_id=post.id)
 
 
-def latest_page_post(posts: Sequence[StoredPost], page_id: str, before: datetime) -> StoredPost | None:
+def latest_page_post(own: Sequence[StoredPost], before: datetime) -> StoredPost | None:
     """The page's newest own post made at or before ``before`` (else its oldest): what a comment hangs on."""
-    own = [p for p in posts if p.kind == "page_post" and p.account == page_id]
     earlier = [p for p in own if p.created_at <= before]
     if earlier:
         return max(earlier, key=lambda p: p.created_at)
     return min(own, key=lambda p: p.created_at) if own else None
 
 
-def make_comment(parent: StoredPost, posts: Sequence[StoredPost], *, text: str, author_name: str,
+def make_comment(parent: StoredPost, lookup: Callable[[str], StoredPost | None], *, text: str, author_name: str,
                  author_id: str, created_at: datetime, number: int, source: Source, seq: int,
                  external_id: str | None = None) -> StoredPost:
     """A Graph comment on ``parent``. Replies to a reply attach to its top-level comment, as on Facebook."""
     if parent.kind == "comment" and parent.in_reply_to is not None:
-        top = next((p for p in posts if p.external_id == parent.in_reply_to), None)
+        top = lookup(parent.in_reply_to)
         if top is not None and top.kind == "comment":
             parent = top
     root = parent.conversation_id

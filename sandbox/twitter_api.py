@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sandbox.config import XAccount
@@ -113,24 +114,26 @@ def _filters(query: Mapping[str, str], *, low: int, high: int) -> tuple[int, Cal
             else:
                 errors.append((name, query[name], f"The `{name}` query parameter value [{query[name]}] "
                                                   "does not match ^[0-9]{1,19}$"))
-    times = {}
+    times: dict[str, datetime] = {}
     for name in ("start_time", "end_time"):
         if name in query:
             parsed = parse_x_time(query[name])
             if parsed is None:
                 errors.append((name, query[name], f"Invalid '{name}':'{query[name]}'. '{name}' must be "
                                                   "a valid RFC 3339 timestamp"))
-            times[name] = parsed
+            else:
+                times[name] = parsed
     if errors:
         raise _BadParams(invalid_request(errors))
+    start, end = times.get("start_time"), times.get("end_time")
 
     def keep(post: StoredPost) -> bool:
         number = int(post.external_id)
         return (
             ("since_id" not in ids or number > ids["since_id"])
             and ("until_id" not in ids or number < ids["until_id"])
-            and (times.get("start_time") is None or post.created_at >= times["start_time"])  # type: ignore[operator]
-            and (times.get("end_time") is None or post.created_at <= times["end_time"])  # type: ignore[operator]
+            and (start is None or post.created_at >= start)
+            and (end is None or post.created_at <= end)
         )
 
     return max_results, keep
@@ -194,15 +197,18 @@ def users_me(state: SandboxState, request: Request, _: str) -> Reply:
 def users_by_username(state: SandboxState, request: Request, username: str) -> Reply:
     account = state.directory.x_account(username)
     author = next((p for p in state.posts("x") if p.author_name.lower() == username.lower()), None)
-    if account is None and author is None:
+    if account is not None:
+        user = XUser(account.user_id, account.username, account.display_name)
+    elif author is not None:
+        user = user_of(state)(author.author_id, author.author_name)
+    else:
         return json_reply(200, {"errors": [not_found_error("user", "username", username)]})
-    user = (XUser(account.user_id, account.username, account.display_name) if account
-            else user_of(state)(author.author_id, author.author_name))  # type: ignore[union-attr]
     return json_reply(200, {"data": render_user(user, TweetQuery.from_query(request.query).user_fields)})
 
 
 def tweet_length(text: str) -> int:
-    """X's weighted length: a URL counts 23, CJK/Indic and other non-Latin characters count 2."""
+    """X's weighted length (twitter-text v3): a URL counts 23; U+0000-10FF (Latin, Devanagari, Kannada...)
+    and general punctuation count 1; everything else (CJK, emoji) counts 2."""
     length = 0
     for part_index, part in enumerate(_URL.split(text)):
         if part_index:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from sandbox.ratelimit import Usage
@@ -19,7 +20,7 @@ def rate_headers(usage: Usage) -> dict[str, str]:
     return {
         "x-rate-limit-limit": str(usage.limit),
         "x-rate-limit-remaining": str(max(usage.remaining, 0)),
-        "x-rate-limit-reset": str(int(usage.reset_at_s)),
+        "x-rate-limit-reset": str(math.ceil(usage.reset_at_s)),  # never before the budget is back
     }
 
 
