@@ -71,19 +71,27 @@ class OutboxMessage(SQLModel, table=True):
 
 
 def next_docket(session: Session, *, prefix: str, year: int) -> str:
-    """The next docket number, ``BLR-2026-000123``; unique across processes (the counter row is locked
-    until the caller's transaction ends)."""
+    """The next docket number, ``BLR-2026-000123``; see :func:`next_dockets`."""
+    return next_dockets(session, prefix=prefix, year=year, count=1)[0]
+
+
+def next_dockets(session: Session, *, prefix: str, year: int, count: int) -> list[str]:
+    """``count`` consecutive docket numbers, unique across processes: the counter row stays locked until
+    the caller's transaction ends, and a rollback gives the numbers back."""
+    if count <= 0:
+        return []
     scope = f"{prefix}-{year}"
+    table = DocketSequence.__table__  # type: ignore[attr-defined]
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    session.execute(insert(DocketSequence).values(scope=scope, last_value=0).on_conflict_do_nothing())
+    session.execute(insert(table).values(scope=scope, last_value=0).on_conflict_do_nothing())
     statement = (
-        sa.update(DocketSequence)  # type: ignore[call-overload]
-        .where(DocketSequence.scope == scope)  # type: ignore[arg-type]
-        .values(last_value=DocketSequence.last_value + 1)
-        .returning(DocketSequence.last_value)
+        sa.update(table)
+        .where(table.c.scope == scope)
+        .values(last_value=table.c.last_value + count)
+        .returning(table.c.last_value)
     )
-    value = session.execute(statement).scalar_one()
-    return f"{scope}-{value:06d}"
+    last = int(session.execute(statement).scalar_one())
+    return [f"{scope}-{value:06d}" for value in range(last - count + 1, last + 1)]
 
 
 def open_load(session: Session, officer_ids: Iterable[str] | None = None) -> dict[str, int]:

@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from models.routing import OutboxMessage
 
 INTERRUPTED = "interrupted while sending: delivery unknown"
+INSERT_CHUNK = 200
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ def enqueue(session: Session, intents: Sequence[Intent], *, now: datetime) -> in
     if not intents:
         return 0
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
     rows = [
         {
             "idempotency_key": i.key,
@@ -72,13 +74,16 @@ def enqueue(session: Session, intents: Sequence[Intent], *, now: datetime) -> in
         }
         for i in intents
     ]
-    statement = (
-        insert(OutboxMessage)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(OutboxMessage.id)  # type: ignore[call-overload]
-    )
-    return len(session.execute(statement).scalars().all())
+    stored = 0
+    for start in range(0, len(rows), INSERT_CHUNK):
+        statement = (
+            insert(table)
+            .values(rows[start : start + INSERT_CHUNK])
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(table.c.id)
+        )
+        stored += len(session.execute(statement).scalars().all())
+    return stored
 
 
 def claim_due(session: Session, *, now: datetime, limit: int) -> list[Claimed]:
@@ -100,10 +105,9 @@ def claim_due(session: Session, *, now: datetime, limit: int) -> list[Claimed]:
 
 
 def mark_sent(session: Session, message_id: int, *, now: datetime) -> None:
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
     session.execute(
-        sa.update(OutboxMessage)
-        .where(OutboxMessage.id == message_id)  # type: ignore[arg-type]
-        .values(status="sent", sent_at=now, last_error=None)
+        sa.update(table).where(table.c.id == message_id).values(status="sent", sent_at=now, last_error=None)
     )
 
 

@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 
 from models.db import session_scope
 from models.mentions import audit
-from models.routing import Assignment, next_docket, open_assignments_of, open_load
+from models.routing import Assignment, next_dockets, open_assignments_of, open_load
 from models.tables import Complaint, Mention
 from notify.messages import CameraLine, CaseSummary, assignment_message
 from notify.outbox import Intent, enqueue
@@ -75,25 +75,35 @@ class RouteStage:
                     return counts
                 posts = _first_posts(session, [c.id for c in batch if c.id is not None])
                 load = open_load(session)
+                year = now.astimezone(self._ctx.org.tz).year
+                fresh = iter(
+                    next_dockets(
+                        session, prefix=self._ctx.docket_prefix, year=year, count=sum(1 for c in batch if not c.docket)
+                    )
+                )
+                intents: list[Intent] = []
                 for complaint in batch:
                     decision = decide(_facts(complaint, posts), self._ctx.org, now, load, self._ctx.policy)
-                    self._apply(session, complaint, decision, posts, now)
+                    docket = complaint.docket or next(fresh)
+                    intents += self._apply(session, complaint, docket, decision, posts, now)
                     if decision.assignee is not None:
                         load[decision.assignee.officer_id] = load.get(decision.assignee.officer_id, 0) + 1
                     counts[COUNT_FOR[decision.outcome]] += 1
+                enqueue(session, intents, now=now)
 
     def _apply(
         self,
         session: Session,
         complaint: Complaint,
+        docket: str,
         decision: Decision,
         posts: Mapping[int, Mention],
         now: datetime,
-    ) -> None:
+    ) -> list[Intent]:
+        """Write the decision's rows; return the messages to enqueue."""
         complaint_id = complaint.id
         assert complaint_id is not None
-        year = now.astimezone(self._ctx.org.tz).year
-        docket = complaint.docket or next_docket(session, prefix=self._ctx.docket_prefix, year=year)
+        intents: list[Intent] = []
         complaint.docket, complaint.status, complaint.updated_at = docket, STATUS_FOR[decision.outcome], now
         session.add(complaint)
 
@@ -114,7 +124,6 @@ class RouteStage:
                 session.add(row(officer_id=r.officer_id, unit_id=r.unit_id, role=r.role))
             summary = self._summary(complaint, docket, decision, posts.get(complaint_id))
             intents = [i for r in decision.recipients for i in self._intents(complaint, summary, r, "assign")]
-            enqueue(session, intents, now=now)
         else:
             is_closed = decision.outcome == "closed"
             session.add(
@@ -140,6 +149,7 @@ class RouteStage:
             copies=[c.officer_id for c in decision.copies],
             authority=decision.authority,
         )
+        return intents
 
     def _summary(self, complaint: Complaint, docket: str, decision: Decision, post: Mention | None) -> CaseSummary:
         nearby = []
