@@ -33,7 +33,7 @@ GENERIC_WORDS = frozenset(
 # "Hope Farm", "Indian Express") counts as a place only next to a location cue ("near", "signal"),
 # unless a curated alias vouches for it ("Silk Board", "Tin Factory").
 ENGLISH_WORDS = frozenset(
-    """accounts aerodrome air airport and apartment apartments apex area art avenue back bakery bamboo bank
+    """accounts aerodrome air airport and borewell apartment apartments apex area art avenue back bakery bamboo bank
     bazaar big biscuits block board bone bridge brigade bull bunk bus business camp center central centre
     check church circle city clinic club college colony command commercial complex convent corporation
     court crossing dairy defence dental depot diamond district dollars double east electric electronic
@@ -48,7 +48,7 @@ ENGLISH_WORDS = frozenset(
     sony south space spice square stadium staff stage stand state station statue stop stores street sub
     super syndicate systems tank tax teachers tech telecom telephone temple theater tin toll tower town
     training turning type university veterinary village ward water well west wheel white world yard zoo
-    wipro accenture sap kia dell ibm cbi crpf esi drdo cghs isro iim bsnl sbi hsbc bwssb bbmp
+    wipro accenture sap kia dell ibm cbi crpf esi drdo cghs isro iim bsnl sbi hsbc bwssb bbmp bpl tci srs
     kptcl bescom iti nes ib""".split()
 )
 # Aliases that are everyday words too: only next to a location cue ("near Forum", "HAL signal").
@@ -69,7 +69,12 @@ _ENDING_SWAPS = (
     ("hebbala", "hebbal"),
 )
 _ABBREVIATIONS = {"ph": "phase", "bl": "block", "stg": "stage", "rd": "road", "ft": "feet", "jn": "junction"}
-_ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufe0f\ufe0e")
+_ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufe0f\ufe0e'’`")  # dropped inside a word: "John's"
+_INDIC_CHARS = "\u0900-\u097f\u0c80-\u0cff"
+# What survives normalising: letters, digits, Indic marks, a decimal point, joiners inside a word.
+_KEEP = re.compile(
+    rf"(?:[^\W_]|[{_INDIC_CHARS}]|(?<=\d)\.(?=\d)|(?<=[^\W_]|[{_INDIC_CHARS}])['’`\u200b-\u200d\u2060\ufe0e\ufe0f]+)+"
+)
 _SPECIAL = re.compile(r"https?://\S+|www\.\S+|(?<![\w@])@\w+|#(\w+)")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=\d)")
 _INDIC = re.compile(r"[\u0900-\u097f\u0c80-\u0cff]")
@@ -113,43 +118,36 @@ class Surface:
 def normalise(text: str) -> tuple[str, list[int]]:
     """Text ready for tokenising, and for each of its characters the index it came from in ``text``.
 
-    Drops links, @handles, zero-width joiners and apostrophes; turns punctuation, symbols and emoji
-    into spaces; opens hashtags ("#SilkBoard" → "Silk Board"). Keeps letters, digits and marks.
+    Keeps runs of letters, digits and Indic marks, one space between runs; drops links, @handles,
+    zero-width joiners and apostrophes inside words; turns punctuation, symbols and emoji into the
+    separating space; opens hashtags ("#SilkBoard" → "Silk Board").
     """
-    chars: list[str] = []
-    origin: list[int] = []
-
-    def emit_plain(start: int, end: int) -> None:
-        for i in range(start, end):
-            char = text[i]
-            if char in _ZERO_WIDTH or char in "'’`":
-                continue
-            if char == "." and 0 < i < len(text) - 1 and text[i - 1].isdigit() and text[i + 1].isdigit():
-                emit(char, i)
-            elif unicodedata.category(char)[0] in "PSZC":
-                emit(" ", i)
-            else:
-                emit(char, i)
-
-    def emit(char: str, index: int) -> None:
-        if char == " " and chars and chars[-1] == " ":
-            return
-        chars.append(char)
-        origin.append(index)
-
+    runs: list[tuple[int, int]] = []
     position = 0
     for match in _SPECIAL.finditer(text):
-        emit_plain(position, match.start())
-        emit(" ", match.start())
+        runs += [m.span() for m in _KEEP.finditer(text, position, match.start())]
         if match.group(1):
-            word_start = match.start(1)
+            start = match.start(1)
             for piece in _CAMEL.split(match.group(1)):
-                emit_plain(word_start, word_start + len(piece))
-                word_start += len(piece)
-                emit(" ", word_start - 1)
+                runs += [m.span() for m in _KEEP.finditer(text, start, start + len(piece))]
+                start += len(piece)
         position = match.end()
-    emit_plain(position, len(text))
-    return "".join(chars), origin
+    runs += [m.span() for m in _KEEP.finditer(text, position, len(text))]
+    pieces: list[str] = []
+    origin: list[int] = []
+    for start, end in runs:
+        if pieces:
+            pieces.append(" ")
+            origin.append(origin[-1] + 1)
+        piece = text[start:end]
+        if _ZERO_WIDTH.isdisjoint(piece):
+            pieces.append(piece)
+            origin.extend(range(start, end))
+        else:
+            kept = [i for i in range(start, end) if text[i] not in _ZERO_WIDTH]
+            pieces.append("".join(text[i] for i in kept))
+            origin.extend(kept)
+    return "".join(pieces), origin
 
 
 def simple_form(text: str) -> str:
@@ -163,7 +161,9 @@ def compact(text: str) -> str:
 
 
 def is_wordlike(word: str) -> bool:
-    return bool(word) and all(c.isalnum() or unicodedata.category(c)[0] == "M" for c in word)
+    if word.isalnum():
+        return True
+    return bool(word) and not word.isascii() and all(c.isalnum() or unicodedata.category(c)[0] == "M" for c in word)
 
 
 def is_indic(text: str) -> bool:

@@ -10,6 +10,7 @@ places, ``problem_score`` decides which one the problem is at.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -31,7 +32,9 @@ logger = logging.getLogger(__name__)
 FUZZY_MIN_SCORE = 88.0  # tuned on tests/unit/test_places.py's misspelling and trap tables
 FUZZY_MIN_LENGTH = 6
 MAX_NGRAM = 4
-_KANGLISH_ENDINGS = ("dalli", "nalli", "yalli", "ralli", "alli", "dinda", "ninda", "inda", "kke", "ige", "ge")
+# Kannada case endings written in Latin letters and joined on: "Hebbaldalli" (in Hebbal), "Majesticnalli".
+_KANGLISH_ENDING = re.compile(r"\w{3}(dalli|nalli|yalli|ralli|alli|dinda|ninda|inda|kke|ige|ge)$")
+_SOURCE_SCORE = {gz.Source.ALIAS: 100.0, gz.Source.NAME: 100.0, gz.Source.VARIANT: 95.0, gz.Source.STATION: 90.0}
 _NOT_PLACE_WORDS = frozenset(STOP_WORDS) | frozenset(
     """hai hain pe par mein mai nahi kya bhai yaar please pls plz sir madam mam ji kar karo raha rahe tha
     aagide agide ide illi alli guru swalpa maadi beku jam traffic police signal road accident people
@@ -74,7 +77,7 @@ class PlaceFinder:
         self._matcher = PhraseMatcher(self._nlp.vocab, attr="LOWER")
         self._matcher.add("PLACE", [self._nlp.make_doc(text) for text in texts])
         self._indic: dict[str, list[tuple[str, ...]]] = defaultdict(list)
-        self._fuzzy: dict[tuple[str, int], list[str]] = defaultdict(list)
+        by_size: dict[tuple[str, int], set[str]] = defaultdict(set)
         for text in texts:
             words = tuple(text.split())
             best = self._by_key[gz.compact(text)][0]
@@ -82,8 +85,13 @@ class PlaceFinder:
                 self._indic[gz.indic_stem(words[0]) if len(words) == 1 else words[0]].append(words)
             elif not best.needs_cue and not any(c.isdigit() for c in text):
                 key = gz.compact(text)
-                if len(key) >= FUZZY_MIN_LENGTH and key not in self._fuzzy[(key[0], len(key))]:
-                    self._fuzzy[(key[0], len(key))].append(key)
+                if len(key) >= FUZZY_MIN_LENGTH:
+                    by_size[(key[0], len(key))].add(key)
+        # For a query of length n, the surfaces of length n-2..n+2 with the same first letter.
+        self._fuzzy_choices: dict[tuple[str, int], list[str]] = {
+            (first, size): sorted(k for delta in range(-2, 3) for k in by_size.get((first, size + delta), ()))
+            for first, size in {(f, n + d) for f, n in by_size for d in range(-2, 3)}
+        }
 
     @classmethod
     def load(cls, data_dir: Path, jurisdictions: Jurisdictions) -> PlaceFinder:
@@ -146,52 +154,41 @@ class PlaceFinder:
                     covered.update(span)
                     found.append(mention)
 
-        exact = [self._mention(words, start, end, 0.0) for _, start, end in self._matcher(doc)]
-        keep([m for m in exact if m is not None] + self._compact_mentions(words))
+        exact = [m for _, start, end in self._matcher(doc) for m in self._mentions_for(words, start, end, 0.0)]
+        keep(exact + self._compact_mentions(words))
         keep(self._indic_mentions(words, covered))
         keep(self._fuzzy_mentions(words, covered))
         return sorted(found, key=lambda m: m.start)
 
-    def _mention(
+    def _mentions_for(
         self, words: Sequence[str], start: int, end: int, penalty: float, key: str = ""
-    ) -> _Mention | None:
+    ) -> list[_Mention]:
+        """The mention of ``words[start:end]`` as the best surface under ``key``, or none."""
         candidates = self._by_key.get(key or gz.compact("".join(words[start:end])))
         if not candidates:
-            return None
+            return []
         written = " ".join(words[start:end])
         best = min(candidates, key=lambda s: (s.rank, s.text != written))
-        base = {
-            gz.Source.ALIAS: 100.0,
-            gz.Source.NAME: 100.0,
-            gz.Source.VARIANT: 95.0,
-            gz.Source.STATION: 90.0,
-        }
-        return _Mention(start, end, best, max(0.0, base[best.source] - penalty))
+        return [_Mention(start, end, best, max(0.0, _SOURCE_SCORE[best.source] - penalty))]
 
     def _compact_mentions(self, words: Sequence[str]) -> list[_Mention]:
         """Spacing variants ("Jaya nagar", "K R Puram") and Kanglish endings ("Hebbaldalli")."""
         mentions: list[_Mention] = []
+        wordlike = [gz.is_wordlike(w) for w in words]
+        endings = [_KANGLISH_ENDING.search(w) if w.isascii() else None for w in words]
         for start in range(len(words)):
+            joined = ""
             for end in range(start + 1, min(start + MAX_NGRAM, len(words)) + 1):
-                if not gz.is_wordlike(words[end - 1]):
+                if not wordlike[end - 1]:
                     break
-                joined = "".join(words[start:end])
+                joined += words[end - 1]
                 if end - start > 1 and len(joined) >= 5 and joined in self._by_key:
-                    mention = self._mention(words, start, end, 3.0, joined)
-                    if mention:
-                        mentions.append(mention)
-                for ending in _KANGLISH_ENDINGS:
-                    stem = joined[: -len(ending)]
-                    if (
-                        joined.endswith(ending)
-                        and len(stem) >= 5
-                        and stem in self._by_key
-                        and joined.isascii()
-                    ):
-                        mention = self._mention(words, start, end, 5.0, stem)
-                        if mention:
-                            mentions.append(mention)
-                        break
+                    mentions.extend(self._mentions_for(words, start, end, 3.0, joined))
+                ending = endings[end - 1]
+                if ending is not None:
+                    stem = joined[: len(joined) - len(ending.group(1))]
+                    if len(stem) >= 5 and stem in self._by_key:
+                        mentions.extend(self._mentions_for(words, start, end, 5.0, stem))
         return mentions
 
     def _indic_mentions(self, words: Sequence[str], covered: set[int]) -> list[_Mention]:
@@ -205,119 +202,57 @@ class PlaceFinder:
                     end = start + len(surface_words)
                     if end > len(words) or not _indic_fits(words[start:end], surface_words):
                         continue
-                    mention = self._mention(words, start, end, 3.0, gz.compact("".join(surface_words)))
-                    if mention:
-                        mentions.append(mention)
+                    key = gz.compact("".join(surface_words))
+                    mentions.extend(self._mentions_for(words, start, end, 3.0, key))
         return mentions
 
     def _fuzzy_mentions(self, words: Sequence[str], covered: set[int]) -> list[_Mention]:
         """Misspellings: n-grams of uncovered, non-stop words against surfaces of similar length."""
         mentions: list[_Mention] = []
+        candidate = [w.isalpha() and w.isascii() and i not in covered for i, w in enumerate(words)]
         for start in range(len(words)):
+            query = ""
             for end in range(start + 1, min(start + 3, len(words)) + 1):
-                chunk = words[start:end]
-                if covered & set(range(start, end)) or any(not w.isalpha() or not w.isascii() for w in chunk):
+                if not candidate[end - 1]:
                     break
-                if chunk[0] in _NOT_PLACE_WORDS or chunk[-1] in _NOT_PLACE_WORDS:
-                    continue
-                query = "".join(chunk)
+                query += words[end - 1]
+                if words[end - 1] in STOP_WORDS or words[start] in _NOT_PLACE_WORDS:
+                    break  # "KMs to hospital" is no "Kims Hospital"
                 if len(query) < FUZZY_MIN_LENGTH:
                     continue
-                choices = [
-                    key
-                    for size in range(len(query) - 2, len(query) + 3)
-                    for key in self._fuzzy.get((query[0], size), ())
-                ]
+                choices = self._fuzzy_choices.get((query[0], len(query)), ())
                 best = process.extractOne(query, choices, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN_SCORE)
                 if best is not None:
-                    mention = self._mention(words, start, end, 100.0 - float(best[1]) + 5.0, best[0])
-                    if mention:
-                        mentions.append(mention)
+                    mentions.extend(self._mentions_for(words, start, end, 100.0 - float(best[1]) + 5.0, best[0]))
         return mentions
 
 
 # Words around a mention that say "the problem is here" or "this is just where I live / came from".
 _BEFORE = {
-    "at": 2.0,
-    "near": 2.0,
-    "nr": 2.0,
-    "opp": 2.0,
-    "opposite": 2.0,
-    "beside": 2.0,
-    "behind": 2.0,
-    "outside": 2.0,
-    "around": 1.5,
-    "in": 1.0,
-    "on": 1.0,
-    "inside": 1.0,
+    **dict.fromkeys(["at", "near", "nr", "opp", "opposite", "beside", "behind", "outside"], 2.0),
+    **dict.fromkeys(["around"], 1.5),
+    **dict.fromkeys(["in", "on", "inside"], 1.0),
+    **dict.fromkeys(["to", "till", "until", "upto", "via", "towards"], -1.0),
     "from": -3.0,
-    "to": -1.0,
-    "till": -1.0,
-    "until": -1.0,
-    "upto": -1.0,
-    "via": -1.0,
-    "towards": -1.0,
 }
 _BEFORE_PAIRS = {
-    ("next", "to"): 2.0,
-    ("close", "to"): 2.0,
-    ("front", "of"): 2.0,
-    ("live", "in"): -4.0,
-    ("living", "in"): -4.0,
-    ("stay", "in"): -4.0,
-    ("staying", "in"): -4.0,
-    ("reside", "in"): -4.0,
-    ("residing", "in"): -4.0,
-    ("resident", "of"): -4.0,
-    ("native", "of"): -4.0,
-    ("moved", "from"): -4.0,
-    ("shifted", "from"): -4.0,
-    ("am", "from"): -4.0,
+    **dict.fromkeys([("next", "to"), ("close", "to"), ("front", "of")], 2.0),
+    **dict.fromkeys(
+        [("live", "in"), ("living", "in"), ("stay", "in"), ("staying", "in"), ("reside", "in"), ("residing", "in"),
+         ("resident", "of"), ("native", "of"), ("moved", "from"), ("shifted", "from"), ("am", "from")],
+        -4.0,
+    ),
 }
 _AFTER = {
-    "signal": 2.0,
-    "signals": 2.0,
-    "junction": 2.0,
-    "jn": 2.0,
-    "circle": 2.0,
-    "cross": 2.0,
-    "flyover": 2.0,
-    "bridge": 2.0,
-    "underpass": 2.0,
-    "stop": 2.0,
-    "bus": 2.0,
-    "metro": 2.0,
-    "main": 2.0,
-    "road": 1.5,
-    "rd": 1.5,
-    "gate": 2.0,
-    "pe": 1.5,
-    "par": 1.5,
-    "mein": 1.5,
-    "me": 1.0,
-    "mai": 1.0,
-    "hatra": 1.5,
-    "hathra": 1.5,
-    "bali": 1.5,
-    "alli": 1.5,
-    "side": 1.0,
-    "area": 1.0,
-    "ke": 1.0,
-    "traffic": 1.0,
-    "se": -3.0,
-    "inda": -3.0,
-    "ninda": -3.0,
-    "dinda": -3.0,
-    "tak": -1.0,
-    "varege": -1.0,
-    "ಬಳಿ": 1.5,
-    "ಹತ್ತಿರ": 1.5,
-    "ಸಿಗ್ನಲ್": 2.0,
-    "ಜಂಕ್ಷನ್": 2.0,
-    "पर": 1.5,
-    "में": 1.5,
-    "के": 1.0,
-    "से": -3.0,
+    **dict.fromkeys(
+        ["signal", "signals", "junction", "jn", "circle", "cross", "flyover", "bridge", "underpass", "stop", "bus",
+         "metro", "main", "gate", "ಸಿಗ್ನಲ್", "ಜಂಕ್ಷನ್"],
+        2.0,
+    ),
+    **dict.fromkeys(["road", "rd", "pe", "par", "mein", "hatra", "hathra", "bali", "alli", "ಬಳಿ", "ಹತ್ತಿರ", "पर", "में"], 1.5),
+    **dict.fromkeys(["me", "mai", "side", "area", "ke", "traffic", "के"], 1.0),
+    **dict.fromkeys(["tak", "varege"], -1.0),
+    **dict.fromkeys(["se", "inda", "ninda", "dinda", "से"], -3.0),  # "Hebbal se ...": where they came from
 }
 _PROBLEM_WORDS = frozenset(
     """jam jammed traffic accident accidents crash crashed collision collided stuck blocked blocking pothole
@@ -327,9 +262,7 @@ _PROBLEM_WORDS = frozenset(
     noise fire towed towing bribe bribery missing hit injured dead died broken breakdown signal
     ಅಪಘಾತ ಟ್ರಾಫಿಕ್ ಜಾಮ್ ಕಳ್ಳತನ जाम हादसा दुर्घटना चोरी ट्रैफिक""".split()
 )
-_LOCATION_CUES = frozenset(k for k, v in _BEFORE.items() if v > 0) | frozenset(
-    k for k, v in _AFTER.items() if v > 0
-)
+_LOCATION_CUES = frozenset(k for k, v in (_BEFORE | _AFTER).items() if v > 0)
 
 
 def problem_score(words: Sequence[str], start: int, end: int) -> float:
@@ -341,8 +274,8 @@ def problem_score(words: Sequence[str], start: int, end: int) -> float:
     """
     score = 0.0
     before = words[start - 1] if start >= 1 else ""
-    pair = tuple(words[start - 2 : start]) if start >= 2 else ()
-    score += _BEFORE_PAIRS.get(pair, _BEFORE.get(before, 0.0))  # type: ignore[arg-type]
+    pair = (words[start - 2], before) if start >= 2 else ("", "")
+    score += _BEFORE_PAIRS.get(pair, _BEFORE.get(before, 0.0))
     if end < len(words):
         score += _AFTER.get(words[end], 0.0)
     distances = [start - i for i in range(max(0, start - 6), start) if words[i] in _PROBLEM_WORDS]
@@ -356,8 +289,8 @@ def has_location_cue(words: Sequence[str], start: int, end: int) -> bool:
     """A word next to the mention that only makes sense after or before a place."""
     before = words[start - 1] if start >= 1 else ""
     after = words[end] if end < len(words) else ""
-    pair = tuple(words[start - 2 : start]) if start >= 2 else ()
-    return before in _LOCATION_CUES or after in _LOCATION_CUES or _BEFORE_PAIRS.get(pair, 0.0) > 0  # type: ignore[arg-type]
+    pair = (words[start - 2], before) if start >= 2 else ("", "")
+    return before in _LOCATION_CUES or after in _LOCATION_CUES or _BEFORE_PAIRS.get(pair, 0.0) > 0
 
 
 def _indic_fits(words: Sequence[str], surface_words: Sequence[str]) -> bool:
@@ -378,7 +311,7 @@ def _adjacent_groups(mentions: Sequence[_Mention]) -> list[list[_Mention]]:
 
 def _pick(group: Sequence[_Mention]) -> _Mention:
     """The most precise mention of a group: a stop or landmark over an area, anything over a long road."""
-    return max(group, key=lambda m: (not m.surface.is_vague, _specificity(m.surface), m.start))
+    return max(group, key=lambda m: (not m.surface.is_vague, _specificity(m.surface), m.score, -m.start))
 
 
 def _specificity(surface: gz.Surface) -> float:

@@ -234,6 +234,12 @@ REAL_POSTS: list[tuple[str, set[str] | None]] = [
     ("Garbage dumping at Nandanam extension 9 th street due to damaged bins", None),
     ("The 12 B Main Road in 3rd phase, Yelahanka New Town dug in the middle", {"Yelahanka New Town (560106)"}),
     ("V tried to stop illegal Borewell digging without approval from BWSSB iN BTM", {"BTM Layout"}),
+    ("Rampant digging of #borewells goes on, but @chairmanbwssb turns a blind eye", None),
+    ("3 KMs to hospital takes 30 mins everyday", None),
+    ("I am from Chennai and was at Banerghatta road 2 days back", {"Jayadeva Jn. (Hospital)"}),
+    ("Sir...Krishna Diamond apartments in 16th Main, A block Sahakaranagar, throwing garbage", {"Sahakaranagar"}),
+    ("Marthalli to Sarjapur road 10 kms in 3 hrs that's Bangalore traffic for you.", {"Jn.of Sarjapur RD"}),
+    ("Wish you could have witnessed the traffic between Banaswadi to Nagwara", {"Banaswadi", "Nagavara"}),
 ]
 
 
