@@ -37,7 +37,7 @@ def configure_logging(verbose: bool = False) -> None:
     )
     for noisy in ("tweepy", "pyfacebook", "urllib3", "requests_oauthlib", "oauthlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    for quiet in ("alembic", "httpx", "sentence_transformers", "transformers"):
+    for quiet in ("alembic", "httpx", "sentence_transformers", "transformers", "apprise"):
         logging.getLogger(quiet).setLevel(logging.WARNING)
 
 
@@ -78,6 +78,7 @@ def bot(config: ConfigOption = DEFAULT_CONFIG, verbose: VerboseOption = False) -
     configure_logging(verbose)
     from monitor.loop import Bot, register_accounts
     from monitor.stages import build_stages
+    from routing.people import PeopleDataError
 
     settings = _settings(config)
     engine = make_engine(settings.database_url)
@@ -86,9 +87,14 @@ def bot(config: ConfigOption = DEFAULT_CONFIG, verbose: VerboseOption = False) -
     except DatabaseError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
+    try:
+        stages = build_stages(settings, os.environ)
+    except PeopleDataError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
     stop = _stop_on_signals()
     accounts = register_accounts(engine, settings.accounts, settings.polling)
-    Bot(engine, accounts, build_stages(settings), settings.polling).run_forever(stop)
+    Bot(engine, accounts, stages, settings.polling).run_forever(stop)
 
 
 @app.command()
@@ -104,6 +110,7 @@ def demo(
     """Start the sandbox platforms and the bot on the sample deployment (SQLite by default)."""
     configure_logging(verbose)
     from monitor.demo import DemoError, run_demo
+    from routing.people import PeopleDataError
 
     try:
         summary = run_demo(
@@ -114,7 +121,7 @@ def demo(
             database_url=database_url,
             stop=None if once else _stop_on_signals(),
         )
-    except (SettingsError, DemoError, DatabaseError) as exc:
+    except (SettingsError, DemoError, DatabaseError, PeopleDataError) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
     if once:

@@ -28,6 +28,7 @@ from sandbox import AutoRelease, SandboxServer
 from sandbox import FacebookPage as SandboxPage
 from sandbox import XAccount as SandboxXAccount
 from sandbox.ids import snowflake_at
+from sandbox.receiver import NotificationReceiver
 from sandbox.scenario import ScenarioError, ScenarioPost, load_scenario
 
 logger = logging.getLogger(__name__)
@@ -109,27 +110,32 @@ def run_demo(
             f"the sandbox cannot listen on {settings.sandbox.host}:{settings.sandbox.port}: {exc.strerror}"
             " (is another demo running? set [sandbox] port in config.toml)"
         ) from exc
+    receiver = NotificationReceiver(settings.sandbox.host).start()
     try:
-        bot = _bot(settings, engine, server.url)
+        bot = _bot(settings, engine, server.url, {**environ, "NOTIFY_REDIRECT_URL": receiver.url})
         if once:
-            return _run_once(bot, server, engine, len(posts))
+            return {**_run_once(bot, server, engine, len(posts)), "notifications_received": receiver.count()}
         logger.info(
-            "demo running: sandbox at %s, database %s, %d scenario posts arriving over time; Ctrl-C stops",
+            "demo running: sandbox at %s, notifications to %s, database %s, %d scenario posts arriving over time;"
+            " Ctrl-C stops",
             server.url,
+            receiver.url,
             safe_url(url),
             len(posts),
         )
         bot.run_forever(stop or threading.Event())
         return {}
     finally:
+        receiver.stop()
         server.stop()
         engine.dispose()
 
 
-def _bot(settings: Settings, engine: Engine, sandbox_url: str) -> Bot:
+def _bot(settings: Settings, engine: Engine, sandbox_url: str, environ: Mapping[str, str]) -> Bot:
+    """The bot on the sandbox; every officer notification goes to the demo's local receiver."""
     accounts = [replace(a, api_base_url=sandbox_url) for a in settings.accounts]
     polled = register_accounts(engine, accounts, settings.polling)
-    return Bot(engine, polled, build_stages(settings), settings.polling)
+    return Bot(engine, polled, build_stages(settings, environ), settings.polling)
 
 
 def _run_once(bot: Bot, server: SandboxServer, engine: Engine, scenario_size: int) -> dict[str, Any]:
