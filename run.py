@@ -204,9 +204,11 @@ def cases(
         return
     for row in rows:
         flags = "".join(f for f, on in (("E", row["emergency"]), ("V", row["vip"])) if on) or "-"
+        lead = next((a for a in row["assignments"] if a["role"] == "assignee"), None)
+        who = f"{lead['officer_id']}@{lead['unit']} ({lead['rule']})" if lead else "-"
         typer.echo(
             f"{row['docket'] or '#' + str(row['id']):>16}  {row['category']:<20} {flags:<2} "
-            f"{(row['station'] or 'desk'):<28} {row['status']:<10} {(row['posts'][0]['text'] if row['posts'] else '')[:70]!r}"
+            f"{(row['station'] or 'desk'):<28} {row['status']:<10} {who:<44} {(row['posts'][0]['text'] if row['posts'] else '')[:70]!r}"
         )
     typer.echo(f"{len(rows)} case(s)", err=True)
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from models.routing import assignments_for, notifications_for
 from models.tables import Complaint, Mention
 
 
@@ -35,6 +36,8 @@ def list_cases(session: Session, *, status: str | None = None, station: str | No
                     "permalink": m.permalink,
                 }
             )
+    assignments = assignments_for(session, [i for i in ids if i is not None])
+    notified = notifications_for(session, [i for i in ids if i is not None])
     return [
         {
             "id": c.id,
@@ -47,6 +50,19 @@ def list_cases(session: Session, *, status: str | None = None, station: str | No
             "station": c.station_id,
             "status": c.status,
             "created_at": c.created_at.isoformat(),
+            "assignments": [
+                {
+                    "officer_id": a.officer_id,
+                    "unit": a.unit_id,
+                    "role": a.role,
+                    "rule": a.rule,
+                    "status": a.status,
+                    "authority": a.authority,
+                    "act_by": a.act_by.isoformat() if a.act_by else None,
+                }
+                for a in assignments.get(c.id or -1, [])
+            ],
+            "notifications": notified.get(c.id or -1, {}),
             "posts": posts.get(c.id or -1, []),
         }
         for c in complaints
