@@ -100,6 +100,7 @@ def main() -> None:
     for label, rows, template in (
         ("posts table (Hinglish, Kanglish, scripts, hashtags, two places, traps)", tables.POSTS, "{}"),
         ("real civic posts", tables.REAL_POSTS, "{}"),
+        ("held-out posts (written after tuning)", tables.HELD_OUT, "{}"),
         ("misspellings", tables.MISSPELLINGS, "heavy traffic jam at {} since morning"),
     ):
         right, total = accuracy(finder, rows, template)
