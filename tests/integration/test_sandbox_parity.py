@@ -1,4 +1,4 @@
-"""The sandbox's answers parse exactly like the recorded real responses in ../shared/fixtures/.
+"""The sandbox's answers parse exactly like the recorded real responses in tests/fixtures/recorded/ (copied from the shared fixtures with their licenses).
 
 For each recorded exchange the same request goes to the sandbox; the JSON must have the same shape
 (keys and value types, recursively) and the real client library must build the same objects from it.
@@ -23,7 +23,7 @@ from pyfacebook.models.post import FeedResponse
 from monitor.transport import point_session_at
 from sandbox import FacebookPage, SandboxServer, ScenarioPost, XAccount
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "recorded"
 pytestmark = pytest.mark.skipif(not FIXTURES.is_dir(), reason=f"recorded fixtures not found at {FIXTURES}")
 
 ME = XAccount("1072250532645998596", "TweepyDev", "Tweepy Testing")
