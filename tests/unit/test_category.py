@@ -7,7 +7,17 @@ import pytest
 import scipy.sparse as sp
 
 from classifiers.category import LinearModel, fit_linear, fit_temperature, probabilities
-from classifiers.features import MAX_MODEL_CHARS, FeatureConfig, FeatureSpace, has_content, normalise
+from classifiers.features import (
+    MAX_MODEL_CHARS,
+    FeatureConfig,
+    FeatureSpace,
+    Glossary,
+    has_content,
+    normalise,
+    romanise,
+)
+
+GLOSSARY = Glossary.read_tsv(Path(__file__).resolve().parents[2] / "classifiers" / "artifacts" / "glossary.tsv")
 
 
 @pytest.mark.parametrize(
@@ -20,8 +30,8 @@ from classifiers.features import MAX_MODEL_CHARS, FeatureConfig, FeatureSpace, h
         ("KA 01 AB 1234 jumped signal", "xplate jumped signal"),
         ("call 98450 12345 pls", "call xphone pls"),
         ("Kẹt xe ở Cầu Giấy, đường Xuân Thủy", "ket xe o cau giay, duong xuan thuy"),
-        ("ಮೊಬೈಲ್   ಕಳ್ಳತನ", "ಮೊಬೈಲ್ ಕಳ್ಳತನ"),
-        ("चेन स्नैचिंग हुई", "चेन स्नैचिंग हुई"),
+        ("ಮೊಬೈಲ್   ಕಳ್ಳತನ", "ಮೊಬೈಲ್ ಕಳ್ಳತನ mobail kallatana"),
+        ("चेन स्नैचिंग हुई", "चेन स्नैचिंग हुई chen snaiching hui"),
         ("thanks 🙏🙏", "thanks 🙏🙏"),
         ("a\x00b\x07c\u200bd", "a b c\u200bd"),
         ("", ""),
@@ -29,6 +39,39 @@ from classifiers.features import MAX_MODEL_CHARS, FeatureConfig, FeatureSpace, h
 )
 def test_normalise_keeps_meaning_and_drops_noise(raw: str, expected: str) -> None:
     assert normalise(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("script", "latin"),
+    [
+        ("चोरी", "chori"),
+        ("रिश्वत", "rishvat"),
+        ("बचाओ", "bachao"),
+        ("क़ानून", "kanun"),
+        ("ಕಳ್ಳತನ", "kallatana"),
+        ("ಮಾಡಿ", "maadi"),
+        ("ಸಿಗ್ನಲ್", "signal"),
+        ("ಧನ್ಯವಾದಗಳು", "dhanyavaadagalu"),
+        ("KA01 ಚೋರ", "KA01 chora"),
+    ],
+)
+def test_romanise_spells_indic_words_the_way_hinglish_and_kanglish_do(script: str, latin: str) -> None:
+    assert romanise(script) == latin
+
+
+@pytest.mark.parametrize(
+    ("text", "glosses"),
+    [
+        ("Kẹt xe kinh khủng ở Ngã Tư Sở", "traffic jam"),
+        ("CSGT đòi tiền", "traffic police demanded money"),
+        ("मेरा मोबाइल चोरी हो गया", "theft stolen"),
+        ("guru nan bike kaddidare", "stolen theft"),
+        ("ಅಪಘಾತ ಆಗಿದೆ", "accident"),
+        ("racing bikes at night near the rack", ""),
+    ],
+)
+def test_glossary_adds_english_words_for_domain_terms(text: str, glosses: str) -> None:
+    assert GLOSSARY.expand(normalise(text)) == glosses
 
 
 def test_normalise_cuts_very_long_posts() -> None:
@@ -52,8 +95,14 @@ def test_probabilities_are_rows_that_sum_to_one_and_sharpen_when_cold() -> None:
 
 
 def _toy_space() -> tuple[FeatureSpace, list[str], list[str]]:
-    texts = ["phone stolen at market", "bike stolen last night", "chain snatched by two men",
-             "huge traffic jam at junction", "jam since one hour near signal", "traffic not moving at all"] * 3
+    texts = [
+        "phone stolen at market",
+        "bike stolen last night",
+        "chain snatched by two men",
+        "huge traffic jam at junction",
+        "jam since one hour near signal",
+        "traffic not moving at all",
+    ] * 3
     labels = ["theft"] * 3 + ["traffic_congestion"] * 3
     space = FeatureSpace.fit(texts, FeatureConfig(min_df=1), embedder=None)
     return space, texts, labels * 3

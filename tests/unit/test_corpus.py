@@ -103,8 +103,10 @@ def test_duplicates_are_kept_once_so_they_cannot_straddle_the_split() -> None:
 
 
 def test_every_category_with_two_posts_gets_a_held_out_post() -> None:
-    posts = [post(f"theft {i}") for i in range(50)] + [post("lost kid", Category.MISSING_PERSON),
-                                                        post("kid missing", Category.MISSING_PERSON)]
+    posts = [post(f"theft {i}") for i in range(50)] + [
+        post("lost kid", Category.MISSING_PERSON),
+        post("kid missing", Category.MISSING_PERSON),
+    ]
     held_out_categories = {p.category for p in split_corpus(posts).heldout}
     assert Category.MISSING_PERSON in held_out_categories
 

@@ -44,9 +44,7 @@ def test_no_emergency_phrase_in_ordinary_or_negated_posts(text: str) -> None:
     ("probability", "has_phrase", "expected"),
     [(0.7, False, True), (0.4, False, False), (0.4, True, True), (0.1, True, False)],
 )
-def test_emergency_rule_needs_less_evidence_with_a_phrase(
-    probability: float, has_phrase: bool, expected: bool
-) -> None:
+def test_emergency_rule_needs_less_evidence_with_a_phrase(probability: float, has_phrase: bool, expected: bool) -> None:
     assert EmergencyRule(threshold=0.6, phrase_threshold=0.3).decide(probability, has_phrase) is expected
 
 

@@ -41,7 +41,7 @@ def resolve(layer: Layer, place: PlaceLike | None, lat: float | None, lon: float
     return f"{layer.value}-station"
 
 
-def toy_classifier(vip: VipList = VipList()) -> Classifier:
+def toy_classifier(vip: VipList) -> Classifier:
     texts = [normalise(t) for ts in TOY.values() for t in ts] * 2
     labels = [c for c, ts in TOY.items() for _ in ts] * 2
     flags = ["true" if "snatched" in t or "money" in t else "false" for t in texts]
@@ -60,8 +60,17 @@ def classifier() -> Classifier:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "   ", "🙏🙏🙏", "\x00\x01\x02", "https://t.co/AbC123 @someone", "jam " * 12_500,
-     "ಸಿಲ್ಕ್ ಬೋರ್ಡ್ jam हो गया kẹt xe 🚗", "\ud800 lone surrogate", "a" * 50_000],
+    [
+        "",
+        "   ",
+        "🙏🙏🙏",
+        "\x00\x01\x02",
+        "https://t.co/AbC123 @someone",
+        "jam " * 12_500,
+        "ಸಿಲ್ಕ್ ಬೋರ್ಡ್ jam हो गया kẹt xe 🚗",
+        "\ud800 lone surrogate",
+        "a" * 50_000,
+    ],
 )
 def test_awkward_input_gets_a_result(classifier: Classifier, text: str) -> None:
     [result] = classifier.classify([PostInput(id="p1", text=text)])
@@ -86,7 +95,10 @@ def test_categories_confidence_and_station_by_layer(classifier: Classifier) -> N
         ]
     )
     assert [r.category for r in results] == [
-        Category.THEFT, Category.TRAFFIC_CONGESTION, Category.APPRECIATION, Category.THEFT
+        Category.THEFT,
+        Category.TRAFFIC_CONGESTION,
+        Category.APPRECIATION,
+        Category.THEFT,
     ]
     assert [r.station for r in results] == ["law_order-station", "traffic-station", None, None]
     assert results[0].place == "Silk Board Jn"

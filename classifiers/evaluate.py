@@ -1,0 +1,184 @@
+"""Score a loaded classifier on held-out corpus posts: category macro-F1 and per-class scores, per-style
+macro-F1, emergency F1, calibration (ECE and a reliability table) and station accuracy."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import f1_score, precision_recall_fscore_support
+
+from classifiers.corpus import CorpusPost
+from classifiers.features import normalise
+from classifiers.pipeline import Classification, Classifier, PostInput, misconduct_layer
+from classifiers.taxonomy import Category, Layer, layer_for
+
+CATEGORIES = [c.value for c in Category]
+
+
+@dataclass(frozen=True)
+class ClassScores:
+    category: str
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+@dataclass(frozen=True)
+class StyleScores:
+    style: str
+    macro_f1: float
+    accuracy: float
+    support: int
+
+
+@dataclass(frozen=True)
+class ReliabilityBin:
+    low: float
+    high: float
+    mean_confidence: float
+    accuracy: float
+    count: int
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    n_posts: int
+    macro_f1: float
+    accuracy: float
+    per_class: tuple[ClassScores, ...]
+    per_style: tuple[StyleScores, ...]
+    emergency_precision: float
+    emergency_recall: float
+    emergency_f1: float
+    ece: float
+    reliability: tuple[ReliabilityBin, ...]
+    station_accuracy: float | None
+    n_station: int
+
+    def format(self) -> str:
+        lines = [
+            f"held-out posts: {self.n_posts}",
+            f"category macro-F1 (15 classes): {self.macro_f1:.3f}   accuracy: {self.accuracy:.3f}",
+            f"emergency: precision {self.emergency_precision:.3f} recall {self.emergency_recall:.3f} "
+            f"F1 {self.emergency_f1:.3f}",
+            f"confidence calibration: ECE {self.ece:.3f}",
+            "station accuracy: "
+            + (
+                f"{self.station_accuracy:.3f} on {self.n_station} posts with a place"
+                if self.station_accuracy is not None
+                else "n/a (no held-out post with a place and a station layer)"
+            ),
+            "",
+            f"{'category':<22}{'precision':>10}{'recall':>8}{'F1':>7}{'support':>9}",
+        ]
+        lines += [
+            f"{s.category:<22}{s.precision:>10.3f}{s.recall:>8.3f}{s.f1:>7.3f}{s.support:>9}" for s in self.per_class
+        ]
+        lines += ["", f"{'style':<22}{'macro-F1':>10}{'accuracy':>10}{'support':>9}"]
+        lines += [f"{s.style:<22}{s.macro_f1:>10.3f}{s.accuracy:>10.3f}{s.support:>9}" for s in self.per_style]
+        lines += ["", f"{'confidence':<22}{'mean conf':>10}{'accuracy':>10}{'count':>9}"]
+        lines += [
+            f"{f'{b.low:.1f}-{b.high:.1f}':<22}{b.mean_confidence:>10.3f}{b.accuracy:>10.3f}{b.count:>9}"
+            for b in self.reliability
+        ]
+        return "\n".join(lines)
+
+
+def load_place_stations(places_csv: Path) -> dict[str, dict[Layer, str]]:
+    """Place name → its station per layer, from a city's places.csv."""
+    stations: dict[str, dict[Layer, str]] = {}
+    with places_csv.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            stations[row["name"]] = {Layer.LAW_ORDER: row["law_order_station"], Layer.TRAFFIC: row["traffic_station"]}
+    return stations
+
+
+def expected_station(post: CorpusPost, stations: dict[str, dict[Layer, str]]) -> str | None:
+    if post.place is None or post.place not in stations:
+        return None
+    misconduct = misconduct_layer(normalise(post.text)) if post.category is Category.OFFICER_MISCONDUCT else None
+    layer = layer_for(post.category, misconduct_layer=misconduct)
+    return stations[post.place].get(layer) or None if layer is not None else None
+
+
+def reliability(confidences: np.ndarray, correct: np.ndarray, bins: int = 10) -> tuple[float, list[ReliabilityBin]]:
+    """Expected calibration error over equal-width confidence bins, and the bins themselves."""
+    table: list[ReliabilityBin] = []
+    ece = 0.0
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    for low, high in zip(edges[:-1], edges[1:], strict=True):
+        inside = (confidences > low) & (confidences <= high) if low > 0 else (confidences <= high)
+        count = int(inside.sum())
+        if count == 0:
+            continue
+        mean_confidence = float(confidences[inside].mean())
+        accuracy = float(correct[inside].mean())
+        ece += count / len(confidences) * abs(mean_confidence - accuracy)
+        table.append(ReliabilityBin(float(low), float(high), mean_confidence, accuracy, count))
+    return ece, table
+
+
+def evaluate(classifier: Classifier, heldout: Sequence[CorpusPost], *, places_csv: Path | None = None) -> EvalReport:
+    posts = [PostInput(id=str(i), text=p.text) for i, p in enumerate(heldout)]
+    results: list[Classification] = classifier.classify(posts)
+    truth = [p.category.value for p in heldout]
+    predicted = [r.category.value for r in results]
+    precision, recall, f1, support = precision_recall_fscore_support(
+        truth, predicted, labels=CATEGORIES, zero_division=0
+    )
+    per_class = tuple(
+        ClassScores(c, float(precision[i]), float(recall[i]), float(f1[i]), int(support[i]))
+        for i, c in enumerate(CATEGORIES)
+    )
+    per_style = []
+    for style in sorted({p.style for p in heldout}):
+        rows = [i for i, p in enumerate(heldout) if p.style == style]
+        style_truth = [truth[i] for i in rows]
+        style_predicted = [predicted[i] for i in rows]
+        per_style.append(
+            StyleScores(
+                style,
+                float(
+                    f1_score(
+                        style_truth, style_predicted, labels=sorted(set(style_truth)), average="macro", zero_division=0
+                    )
+                ),
+                float(np.mean([a == b for a, b in zip(style_truth, style_predicted, strict=True)])),
+                len(rows),
+            )
+        )
+    emergency_truth = np.array([p.is_emergency for p in heldout])
+    emergency_predicted = np.array([r.emergency for r in results])
+    e_precision, e_recall, e_f1, _ = precision_recall_fscore_support(
+        emergency_truth, emergency_predicted, average="binary", zero_division=0
+    )
+    correct = np.array([a == b for a, b in zip(truth, predicted, strict=True)])
+    ece, bins = reliability(np.array([r.confidence for r in results]), correct)
+
+    station_hits, station_total = 0, 0
+    if places_csv is not None and places_csv.is_file():
+        stations = load_place_stations(places_csv)
+        for post, result in zip(heldout, results, strict=True):
+            expected = expected_station(post, stations)
+            if expected is not None:
+                station_total += 1
+                station_hits += int(result.station == expected)
+    return EvalReport(
+        n_posts=len(heldout),
+        macro_f1=float(np.mean(f1)),
+        accuracy=float(correct.mean()) if len(correct) else 0.0,
+        per_class=per_class,
+        per_style=tuple(per_style),
+        emergency_precision=float(e_precision),
+        emergency_recall=float(e_recall),
+        emergency_f1=float(e_f1),
+        ece=ece,
+        reliability=tuple(bins),
+        station_accuracy=station_hits / station_total if station_total else None,
+        n_station=station_total,
+    )

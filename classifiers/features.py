@@ -1,0 +1,374 @@
+"""Text normalisation and the feature space shared by the category and emergency models.
+
+A post becomes one sparse row: character n-grams (script-agnostic: Kannada, Devanagari, Vietnamese,
+typos), word n-grams, and a static sentence embedding distilled from all-MiniLM-L6-v2.
+The fitted space is saved as plain JSON + NumPy files, never pickled.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import unicodedata
+import zipfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+MAX_MODEL_CHARS = 2000
+"""Longer posts are cut before normalisation: a 50,000-character paste costs no more than a long post."""
+
+_URL = re.compile(r"(?:https?://|www\.)\S*|\b\S+\.(?:com|in|org|ly|co|gov\.in)/\S*", re.IGNORECASE)
+_HANDLE = re.compile(r"@\w{1,50}")
+_HASHTAG = re.compile(r"#(\w+)")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_PLATE = re.compile(
+    r"\b(?:[A-Z]{2}[\s.-]?\d{1,2}[\s.-]?[A-Z]{0,3}[\s.-]?\d{3,4}|\d{2}[A-Z]\d?[\s.-]?\d{3}\.?\d{2})\b",
+    re.IGNORECASE,
+)
+_PHONE = re.compile(r"\+?\d[\d\s-]{8,}\d|\b\d{5}x{3,5}\b", re.IGNORECASE)
+_ELONGATION = re.compile(r"(\D)\1{2,}")
+_SPACES = re.compile(r"\s+")
+_WORD_TOKEN = r"(?u)[^\s.,!?;:()\[\]{}\"'“”‘’…/\\|<>=+*&^%$~`।_-]+"
+_LATIN_MAX = 0x024F
+_FOLD_EXTRA = str.maketrans({"đ": "d", "Đ": "D"})
+
+
+def _fold_latin(text: str) -> str:
+    """Drop diacritics from Latin letters only ("kẹt xe" → "ket xe"); Indic vowel signs are kept."""
+    decomposed = unicodedata.normalize("NFD", text.translate(_FOLD_EXTRA))
+    out: list[str] = []
+    previous_latin = False
+    for char in decomposed:
+        if unicodedata.combining(char):
+            if previous_latin:
+                continue
+        else:
+            previous_latin = char.isascii() or ord(char) <= _LATIN_MAX or 0x1E00 <= ord(char) <= 0x1EFF
+        out.append(char)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+_DEVANAGARI_CONSONANTS = (
+    "k kh g gh n ch chh j jh n t th d dh n t th d dh n n p f b bh m y r r l l l v sh sh s h".split()
+)  # U+0915..U+0939
+_DEVANAGARI_NUKTA = {0x958: "q", 0x959: "kh", 0x95A: "g", 0x95B: "z", 0x95C: "r", 0x95D: "rh", 0x95E: "f", 0x95F: "y"}
+# Independent vowels U+0905..U+0914 and vowel signs U+093E..U+094C, Hindi (Hinglish) spelling.
+_HINDI_VOWELS = "a a i i u u ri l e e e ai o o o au".split()
+_HINDI_SIGNS = "a i i u u ri ri e e e ai o o o au".split()
+# Kannada is laid out like Devanagari, 0x380 further on; Kanglish writes long vowels doubled.
+_KANNADA_VOWELS = "a aa i ee u oo ri l e e e ai o o o au".split()
+_KANNADA_SIGNS = "aa i ee u oo ri ri e e e ai o o o au".split()
+_KANNADA_OFFSET = 0x380
+_INDIC_SILENT = frozenset("\u093c\u0cbc\u200c\u200d")  # nukta, zero-width (non-)joiner
+
+
+def _indic_letter(code: int) -> tuple[str, str] | None:
+    """(kind, Latin) for a Devanagari or Kannada code point: kind c(onsonant), s(ign), v(owel), m(ark)."""
+    kannada = 0x0C80 <= code <= 0x0CFF
+    if kannada:
+        code -= _KANNADA_OFFSET
+    if not 0x0900 <= code <= 0x097F:
+        return None
+    vowels, signs = (_KANNADA_VOWELS, _KANNADA_SIGNS) if kannada else (_HINDI_VOWELS, _HINDI_SIGNS)
+    if 0x915 <= code <= 0x939:
+        return "c", _DEVANAGARI_CONSONANTS[code - 0x915]
+    if code in _DEVANAGARI_NUKTA:
+        return "c", _DEVANAGARI_NUKTA[code]
+    if 0x905 <= code <= 0x914:
+        return "v", vowels[code - 0x905]
+    if 0x93E <= code <= 0x94C:
+        return "s", signs[code - 0x93E]
+    if code in (0x901, 0x902):
+        return "m", "n"
+    if code == 0x903:
+        return "m", "h"
+    if 0x966 <= code <= 0x96F:
+        return "m", str(code - 0x966)
+    if code == 0x94D:
+        return "virama", ""
+    return "m", ""
+
+
+def romanise(word: str) -> str:
+    """Devanagari or Kannada → the Latin spelling people use in Hinglish / Kanglish ("चोरी" → "chori",
+    "ಕಳ್ಳತನ" → "kallatana"), so the char n-grams of both spellings meet. Other characters pass through."""
+    out: list[str] = []
+    pending_a = False
+    kannada = any(0x0C80 <= ord(c) <= 0x0CFF for c in word)
+    for char in word:
+        if char in _INDIC_SILENT:
+            continue
+        letter = _indic_letter(ord(char))
+        if letter is None:
+            if pending_a:
+                out.append("a")
+            pending_a = False
+            out.append(char)
+            continue
+        kind, latin = letter
+        if kind in ("s", "virama"):
+            pending_a = False
+        elif pending_a:
+            out.append("a")
+            pending_a = False
+        out.append(latin)
+        pending_a = kind == "c"
+    if pending_a and kannada:  # Hindi drops the final inherent vowel ("chor"), Kannada keeps it ("kalla")
+        out.append("a")
+    return "".join(out)
+
+
+def _with_romanised(text: str) -> str:
+    words = [w for w in text.split() if any(0x0900 <= ord(c) <= 0x0CFF for c in w)]
+    if not words:
+        return text
+    return text + " " + " ".join(romanise(w) for w in words)
+
+
+def _clean_char(char: str) -> str:
+    category = unicodedata.category(char)
+    if category in ("Cc", "Cs", "Co", "Cn"):
+        return " "
+    return char
+
+
+def normalise(text: str) -> str:
+    """The model's view of a post: NFC, no control characters, URLs/handles/plates/phones as tokens,
+    hashtags split into words, elongations shortened, lower case, Latin diacritics folded, emoji kept,
+    and Devanagari / Kannada words followed by their romanised spelling."""
+    text = unicodedata.normalize("NFC", text[:MAX_MODEL_CHARS])
+    text = "".join(_clean_char(c) for c in text)
+    text = _URL.sub(" xurl ", text)
+    text = _HANDLE.sub(" xuser ", text)
+    text = _HASHTAG.sub(lambda m: " " + _CAMEL.sub(" ", m.group(1)) + " ", text)
+    text = _PHONE.sub(" xphone ", text)
+    text = _PLATE.sub(" xplate ", text)
+    text = _ELONGATION.sub(r"\1\1", text)
+    text = _fold_latin(text.lower())
+    return _with_romanised(_SPACES.sub(" ", text).strip())
+
+
+def has_content(normalised: str) -> bool:
+    """Whether anything is left to classify (a letter, digit or symbol such as an emoji)."""
+    stripped = re.sub(r"\b(?:xurl|xuser|xphone|xplate)\b", " ", normalised)
+    return any(c.isalnum() or unicodedata.category(c) == "So" for c in stripped)
+
+
+def _is_stem(term: str) -> bool:
+    return len(term) >= 5 and " " not in term
+
+
+def _squash_vowels(text: str) -> str:
+    return re.sub(r"([aeiou])\1", r"\1", text)
+
+
+@dataclass(frozen=True)
+class Glossary:
+    """Domain words of other languages → English words added to a post's features ("ket xe" → "traffic
+    jam", "rishvat" → "bribe"), so few Vietnamese or Kannada examples borrow from many English ones.
+    Single words of five letters or more also match as word prefixes (Kannada and Hindi inflect)."""
+
+    entries: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def read_tsv(cls, path: Path) -> Glossary:
+        entries = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.startswith("#"):
+                term, gloss = line.split("\t")
+                entries.append((term.strip(), gloss.strip()))
+        return cls(tuple(entries))
+
+    @cached_property
+    def _pattern(self) -> re.Pattern[str] | None:
+        if not self.entries:
+            return None
+        alternatives = sorted({_squash_vowels(t) for t, _ in self.entries}, key=len, reverse=True)
+        body = "|".join(re.escape(t) + (r"\w*" if _is_stem(t) else r"(?!\w)") for t in alternatives)
+        return re.compile(rf"(?<!\w)(?:{body})")
+
+    @cached_property
+    def _glosses(self) -> dict[str, str]:
+        return {_squash_vowels(t): g for t, g in self.entries}
+
+    def expand(self, normalised: str) -> str:
+        """The English glosses of the glossary terms found in a normalised post, space-separated."""
+        if self._pattern is None:
+            return ""
+        glosses = []
+        for found in self._pattern.finditer(_squash_vowels(normalised)):
+            word = found.group(0)
+            gloss = self._glosses.get(word) or next(
+                g for t, g in self._glosses.items() if _is_stem(t) and word.startswith(t)
+            )
+            glosses.append(gloss)
+        return " ".join(glosses)
+
+
+class Embedder(Protocol):
+    def encode(self, sentences: list[str]) -> NDArray[np.floating]: ...
+
+
+class StaticEmbedder:
+    """A model2vec static model (token vectors distilled from all-MiniLM-L6-v2): a mean of token vectors,
+    thousands of posts a second with no torch at run time."""
+
+    def __init__(self, directory: Path) -> None:
+        from model2vec import StaticModel
+
+        if not (directory / "model.safetensors").is_file():
+            # model2vec would otherwise try to download a missing folder from a model hub.
+            raise FileNotFoundError(f"no static embedding model in {directory} (run training to distil it)")
+        self._model = StaticModel.from_pretrained(directory, force_download=False)
+
+    def encode(self, sentences: list[str]) -> NDArray[np.floating]:
+        return self._model.encode(sentences, max_length=256, use_multiprocessing=False)
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    char_ngram_max: int = 5
+    char_max_features: int = 60_000
+    word_ngram_max: int = 2
+    word_max_features: int = 20_000
+    min_df: int = 2
+    embedding_weight: float = 0.3
+
+
+def _char_vectorizer(config: FeatureConfig, vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
+    return TfidfVectorizer(
+        analyzer="char_wb",
+        ngram_range=(2, config.char_ngram_max),
+        min_df=config.min_df,
+        max_features=config.char_max_features,
+        sublinear_tf=True,
+        lowercase=False,
+        dtype=np.float32,
+        vocabulary=vocabulary,
+    )
+
+
+def _word_vectorizer(config: FeatureConfig, vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
+    return TfidfVectorizer(
+        analyzer="word",
+        token_pattern=_WORD_TOKEN,
+        ngram_range=(1, config.word_ngram_max),
+        min_df=config.min_df,
+        max_features=config.word_max_features,
+        sublinear_tf=True,
+        lowercase=False,
+        dtype=np.float32,
+        vocabulary=vocabulary,
+    )
+
+
+class FeatureSpace:
+    """Maps normalised texts to rows of one sparse matrix: [char tf-idf | word tf-idf | embedding]."""
+
+    def __init__(
+        self,
+        config: FeatureConfig,
+        char_vectorizer: TfidfVectorizer,
+        word_vectorizer: TfidfVectorizer,
+        embedder: Embedder | None,
+        glossary: Glossary | None = None,
+    ) -> None:
+        self.config = config
+        self._char = char_vectorizer
+        self._word = word_vectorizer
+        self._embedder = embedder
+        self.glossary = glossary or Glossary()
+
+    @classmethod
+    def fit(
+        cls, texts: Sequence[str], config: FeatureConfig, embedder: Embedder | None, glossary: Glossary | None = None
+    ) -> FeatureSpace:
+        space = cls(config, _char_vectorizer(config), _word_vectorizer(config), embedder, glossary)
+        glossed = space._glossed(texts)
+        space._char.fit(glossed)
+        space._word.fit(glossed)
+        return space
+
+    def _glossed(self, texts: Sequence[str]) -> list[str]:
+        if not self.glossary.entries:
+            return list(texts)
+        return [f"{text} {self.glossary.expand(text)}".rstrip() for text in texts]
+
+    @property
+    def n_features(self) -> int:
+        embedding_dims = 0 if self._embedder is None else self._embedding_dims()
+        return len(self._char.vocabulary_) + len(self._word.vocabulary_) + embedding_dims
+
+    def _embedding_dims(self) -> int:
+        assert self._embedder is not None
+        return int(self._embedder.encode(["x"]).shape[1])
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """Rows for normalise()d texts."""
+        glossed = self._glossed(texts)
+        blocks = [self._char.transform(glossed), self._word.transform(glossed)]
+        if self._embedder is not None:
+            dense = np.asarray(self._embedder.encode(glossed), dtype=np.float32)
+            norms = np.linalg.norm(dense, axis=1, keepdims=True)
+            dense = dense / np.maximum(norms, 1e-6) * self.config.embedding_weight
+            blocks.append(sp.csr_matrix(dense))
+        return sp.hstack(blocks, format="csr", dtype=np.float32)
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        vocabularies = {
+            "config": asdict(self.config),
+            "char": _ordered_vocabulary(self._char.vocabulary_),
+            "word": _ordered_vocabulary(self._word.vocabulary_),
+            "glossary": [list(entry) for entry in self.glossary.entries],
+        }
+        (directory / "features.json").write_text(json.dumps(vocabularies, ensure_ascii=False), encoding="utf-8")
+        write_npz(
+            directory / "features_idf.npz",
+            {"char": self._char.idf_.astype(np.float32), "word": self._word.idf_.astype(np.float32)},
+        )
+
+    @classmethod
+    def load(cls, directory: Path, embedder: Embedder | None) -> FeatureSpace:
+        saved = json.loads((directory / "features.json").read_text(encoding="utf-8"))
+        config = FeatureConfig(**saved["config"])
+        idf = np.load(directory / "features_idf.npz")
+        char_vectorizer = _char_vectorizer(config, _vocabulary_from(saved["char"]))
+        word_vectorizer = _word_vectorizer(config, _vocabulary_from(saved["word"]))
+        char_vectorizer.idf_ = idf["char"]
+        word_vectorizer.idf_ = idf["word"]
+        glossary = Glossary(tuple((term, gloss) for term, gloss in saved.get("glossary", [])))
+        return cls(config, char_vectorizer, word_vectorizer, embedder, glossary)
+
+
+def _ordered_vocabulary(vocabulary: dict[str, int]) -> list[str]:
+    """The terms in column order (a list is smaller than the dict and keeps the columns exact)."""
+    terms = [""] * len(vocabulary)
+    for term, column in vocabulary.items():
+        terms[int(column)] = term
+    return terms
+
+
+def _vocabulary_from(terms: list[str]) -> dict[str, int]:
+    return {term: column for column, term in enumerate(terms)}
+
+
+def write_npz(path: Path, arrays: dict[str, NDArray[np.generic]]) -> None:
+    """Like ``np.savez_compressed`` but byte-for-byte reproducible (fixed member timestamps), so a
+    retrain on the same corpus leaves the committed artifacts unchanged."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, array in arrays.items():
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.asarray(array), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, buffer.getvalue())

@@ -1,0 +1,131 @@
+"""The two flags that ride on every post: ``emergency`` (a life or safety at risk right now) and ``vip``.
+
+Emergency = a learned probability (logistic regression on the corpus's ``emergency`` labels, over the
+shared features) combined with a multilingual phrase layer: a phrase such as "bleeding", "बचाओ",
+"ಕಾಪಾಡಿ" or "cứu với" lowers the probability needed, unless the post negates it ("no one injured").
+Both thresholds are chosen by cross-validation on the train split.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+# Written as people write them; matched on normalise()d text (lower case, Latin diacritics folded).
+# fmt: off
+_EMERGENCY_PHRASES: tuple[str, ...] = (
+    # English
+    r"bleed(?:ing)?", r"unconscious", r"not breathing", r"(?:badly|seriously|critically) (?:injured|hurt)",
+    r"(?:is|are|got|was) injured", r"lying (?:on the road|in blood|there)", r"stabb?(?:ed|ing)", r"knife",
+    r"\bgun\b", r"\bshot\b", r"beating (?:him|her|them|a|the|my)", r"being (?:beaten|attacked|followed|chased)",
+    r"attacking", r"(?:help|come) (?:right now|immediately|urgently|asap|fast|quick)", r"\bsos\b",
+    r"save (?:me|us|her|him)", r"kidnapp?(?:ed|ing)", r"abduct(?:ed|ing)", r"(?:child|kid|son|daughter|boy|girl)\b.{0,40}\bmissing",
+    r"missing\b.{0,30}\b(?:child|kid|son|daughter|boy|girl)", r"threaten(?:ed|ing)? to kill", r"kill (?:me|us|her|him)",
+    r"following (?:me|her|us) (?:right now|now|since)", r"trapped", r"ambulance", r"dying", r"suicide",
+    # Hinglish / Kanglish (Latin script)
+    r"bachao", r"bacha lo", r"madad karo", r"khoon", r"behosh", r"ghayal", r"maar (?:rahe|raha|rahi|dalenge|denge)",
+    r"chaku", r"jaan (?:ka khatra|se maar)", r"(?:bacha|baccha|bachcha|beti|beta)\b.{0,30}\b(?:gayab|kho gay|lapata|nahi mil)",
+    r"peecha kar (?:raha|rahe)", r"kapadi", r"sahaya maadi", r"raktha?", r"hodithidd?are", r"hodeeta",
+    r"(?:magu|huduga|hudugi)\b.{0,30}\b(?:kaanthilla|kanthilla|kaanisuttilla|missing)",
+    # Hindi (Devanagari)
+    r"बचाओ", r"बचा लो", r"मदद करो", r"खून", r"बेहोश", r"घायल", r"चाकू", r"मार रहे", r"जान से मार", r"जान का खतरा",
+    r"(?:बच्चा|बच्ची|बेटी|बेटा)[^।]{0,30}(?:गायब|लापता|नहीं मिल)", r"अपहरण", r"पीछा कर रहा", r"एम्बुलेंस", r"तुरंत मदद",
+    # Kannada
+    r"ಕಾಪಾಡಿ", r"ಸಹಾಯ ಮಾಡಿ", r"ರಕ್ತ", r"ಗಾಯ", r"ಪ್ರಜ್ಞೆ", r"ಚಾಕು", r"ಹೊಡೆಯುತ್ತಿದ್ದಾರೆ", r"ಕಾಣೆಯಾಗಿ", r"ಅಪಹರಣ",
+    r"ಕೊಲೆ ಬೆದರಿಕೆ", r"ತುರ್ತು", r"ಆಂಬ್ಯುಲೆನ್ಸ್", r"ಹಿಂಬಾಲಿಸ",
+    # Vietnamese (folded: "cứu với" → "cuu voi")
+    r"cuu (?:voi|toi|em|chau|giup)", r"chay mau", r"bat tinh", r"bi thuong", r"bi dam", r"dam (?:nguoi|chet)",
+    r"(?:dang|bi) (?:danh|hanh hung)", r"bat coc", r"(?:be|chau|con|tre)\b.{0,30}\b(?:mat tich|bi lac|lac me)",
+    r"doa giet", r"khan cap", r"cap cuu", r"theo doi (?:toi|em) ", r"cam dao",
+)
+_NEGATIONS: tuple[str, ...] = (
+    r"no (?:one|body) (?:was |is |got )?(?:injured|hurt)", r"nobody (?:was |is |got )?(?:injured|hurt)",
+    r"no injur", r"no casualt", r"(?:was|is) found\b", r"(?:has|have) been found", r"koi (?:ghayal|zakhmi) nahi",
+    r"कोई घायल नहीं", r"khong ai bi thuong", r"da tim thay", r"yaarigu gaaya aagilla", r"ಯಾರಿಗೂ ಗಾಯ",
+    r"\byesterday\b", r"\blast (?:week|month|year)\b", r"\bkal raat\b", r"\bhom qua\b",
+)
+# fmt: on
+
+
+def _compile(patterns: Iterable[str]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{unicodedata.normalize('NFC', p)})" for p in patterns))
+
+
+_PHRASE_RE = _compile(_EMERGENCY_PHRASES)
+_NEGATION_RE = _compile(_NEGATIONS)
+
+
+def emergency_phrase(normalised_text: str) -> str | None:
+    """The first emergency phrase in a normalised post, or None (also when the post negates it)."""
+    found = _PHRASE_RE.search(normalised_text)
+    if found is None or _NEGATION_RE.search(normalised_text):
+        return None
+    return found.group(0)
+
+
+@dataclass(frozen=True)
+class EmergencyRule:
+    threshold: float = 0.5
+    """The model's probability needed on its own."""
+    phrase_threshold: float = 0.25
+    """The probability needed when an emergency phrase is present."""
+
+    def decide(self, probability: float, has_phrase: bool) -> bool:
+        return probability >= (self.phrase_threshold if has_phrase else self.threshold)
+
+
+@dataclass(frozen=True)
+class VipList:
+    """Accounts whose posts get raised priority: X handles (case-insensitive, without ``@``) and
+    Facebook page / user ids (exact)."""
+
+    handles: frozenset[str] = frozenset()
+    page_ids: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, handles: Iterable[str] = (), page_ids: Iterable[str] = ()) -> VipList:
+        return cls(frozenset(_handle(h) for h in handles if _handle(h)), frozenset(p.strip() for p in page_ids))
+
+    def contains(self, account: str | None) -> bool:
+        if not account:
+            return False
+        return _handle(account) in self.handles or account.strip() in self.page_ids
+
+
+def _handle(value: str) -> str:
+    return value.strip().lstrip("@").casefold()
+
+
+# A VIP handle "raises" a post when the text presents it as the source, not when it is merely tagged
+# (citizens tag @CMofKarnataka on everything): "RT @x:", "via @x", "@x: ...", "@x said/flagged ...".
+_RAISED_BY = re.compile(
+    r"(?:\brt\s+@(?P<a>\w+)|\bvia\s+@(?P<b>\w+)|(?:^|[\s\"“'(])@(?P<c>\w+)\s*:"
+    r"|@(?P<d>\w+)(?:'s office)?\s+(?:says|said|writes|wrote|tweeted|posted|flagged|asked|directed|instructed"
+    r"|forwarded|ordered|reported|raised|complained)"
+    r"|\b(?:from|by|per|quoting|forwarded by)\s+@(?P<e>\w+))",
+    re.IGNORECASE,
+)
+
+
+def is_vip(
+    author_handle: str | None,
+    author_id: str | None,
+    text: str,
+    referenced_authors: Iterable[str],
+    vip: VipList,
+) -> bool:
+    """A post is VIP when (1) its author is on the list (handle or page id), (2) it quotes, replies to or
+    shares a post whose author is on the list (``referenced_authors``: handles or ids), or (3) its text
+    presents a listed handle as the one raising it ("RT @CMofKarnataka: ...", "via @HMOIndia",
+    "@CMofKarnataka flagged ..."). Tagging a listed handle in one's own complaint is not enough."""
+    if vip.contains(author_handle) or vip.contains(author_id):
+        return True
+    if any(vip.contains(account) for account in referenced_authors):
+        return True
+    for match in _RAISED_BY.finditer(text[:5000]):
+        handle = next(group for group in match.groups() if group)
+        if vip.contains(handle):
+            return True
+    return False

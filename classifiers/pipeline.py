@@ -1,0 +1,183 @@
+"""The classifier as the bot uses it: load once, then classify posts in batches.
+
+For each post: category with a calibrated confidence, the emergency and VIP flags, the place named in
+the text and the station responsible for it in the category's layer. Bad input never raises: empty,
+emoji-only or control-character posts come back as ``other``; very long posts are cut for the model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from classifiers.category import LinearModel
+from classifiers.features import MAX_MODEL_CHARS, FeatureSpace, StaticEmbedder, has_content, normalise
+from classifiers.flags import EmergencyRule, VipList, emergency_phrase, is_vip
+from classifiers.taxonomy import Category, Layer, layer_for
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 512
+_PLACE_TEXT_CHARS = 5000
+
+
+@dataclass(frozen=True)
+class PostInput:
+    id: str
+    text: str
+    platform: str | None = None
+    author: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    referenced_authors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Classification:
+    id: str
+    category: Category
+    confidence: float
+    emergency: bool
+    vip: bool
+    place: str | None
+    station: str | None
+    place_lat: float | None
+    place_lon: float | None
+
+
+class PlaceLike(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def lat(self) -> float: ...
+    @property
+    def lon(self) -> float: ...
+
+
+class PlaceLookup(Protocol):
+    def find(self, text: str) -> PlaceLike | None: ...
+
+
+StationResolver = Callable[[Layer, PlaceLike | None, float | None, float | None], str | None]
+"""(layer, place, lat, lon) → station id or None; ``classifiers.places.station_for`` bound to jurisdictions."""
+
+_TRAFFIC_MISCONDUCT = re.compile(
+    r"traffic|challan|chalan|\bfine[ds]?\b|helmet|signal|towing|\btow\b|licen[cs]e|\brc\b|\bdl\b|speed gun"
+    r"|ट्रैफिक|चालान|ಟ್ರಾಫಿಕ್|ಸಂಚಾರ|ದಂಡ|\bcsgt\b|giao thong|phat nguoi"
+)
+
+
+def misconduct_layer(normalised_text: str) -> Layer:
+    """Which layer an accused officer belongs to, from the text: traffic police words → traffic."""
+    return Layer.TRAFFIC if _TRAFFIC_MISCONDUCT.search(normalised_text) else Layer.LAW_ORDER
+
+
+class Classifier:
+    def __init__(
+        self,
+        features: FeatureSpace,
+        category_model: LinearModel,
+        emergency_model: LinearModel,
+        emergency_rule: EmergencyRule,
+        vip: VipList,
+        places: PlaceLookup | None = None,
+        station_resolver: StationResolver | None = None,
+    ) -> None:
+        self._features = features
+        self._category = category_model
+        self._emergency = emergency_model
+        self._rule = emergency_rule
+        self._vip = vip
+        self._places = places
+        self._station_resolver = station_resolver
+        self._categories = [Category(name) for name in category_model.classes]
+
+    @classmethod
+    def load(cls, artifacts_dir: Path, data_dir: Path, vip: VipList) -> Classifier:
+        """Load the trained artifacts and, when the city data and place modules are present, the place
+        finder and station lookup for ``data_dir / "bengaluru"``."""
+        features = FeatureSpace.load(artifacts_dir, StaticEmbedder(artifacts_dir / "static_minilm"))
+        manifest = json.loads((artifacts_dir / "manifest.json").read_text(encoding="utf-8"))
+        places, resolver = _load_places(data_dir / "bengaluru")
+        return cls(
+            features,
+            LinearModel.load(artifacts_dir / "category.npz"),
+            LinearModel.load(artifacts_dir / "emergency.npz"),
+            EmergencyRule(**manifest["emergency_rule"]),
+            vip,
+            places,
+            resolver,
+        )
+
+    def classify(self, posts: Sequence[PostInput]) -> list[Classification]:
+        results: list[Classification] = []
+        for start in range(0, len(posts), BATCH_SIZE):
+            results.extend(self._classify_batch(posts[start : start + BATCH_SIZE]))
+        return results
+
+    def _classify_batch(self, posts: Sequence[PostInput]) -> list[Classification]:
+        texts = [post.text if isinstance(post.text, str) else "" for post in posts]
+        normalised = [normalise(text) for text in texts]
+        matrix = self._features.transform(normalised)
+        category_probs = self._category.predict_proba(matrix)
+        emergency_probs = self._emergency.predict_proba(matrix)[:, 1]
+        best = np.argmax(category_probs, axis=1)
+        results = []
+        for row, post in enumerate(posts):
+            if has_content(normalised[row]):
+                category = self._categories[int(best[row])]
+                confidence = float(category_probs[row, best[row]])
+                has_phrase = emergency_phrase(normalised[row]) is not None
+                emergency = self._rule.decide(float(emergency_probs[row]), has_phrase)
+            else:
+                category, confidence, emergency = Category.OTHER, 1.0, False
+            results.append(self._locate(post, texts[row], normalised[row], category, confidence, emergency))
+        return results
+
+    def _locate(
+        self, post: PostInput, text: str, normalised: str, category: Category, confidence: float, emergency: bool
+    ) -> Classification:
+        place = self._places.find(text[:_PLACE_TEXT_CHARS]) if self._places is not None and text else None
+        misconduct = misconduct_layer(normalised) if category is Category.OFFICER_MISCONDUCT else None
+        layer = layer_for(category, misconduct_layer=misconduct)
+        station = None
+        if layer is not None and self._station_resolver is not None:
+            station = self._station_resolver(layer, place, post.lat, post.lon)
+        vip = is_vip(post.author, post.author, text[: MAX_MODEL_CHARS * 2], post.referenced_authors, self._vip)
+        return Classification(
+            id=post.id,
+            category=category,
+            confidence=round(confidence, 4),
+            emergency=emergency,
+            vip=vip,
+            place=place.name if place is not None else None,
+            station=station,
+            place_lat=place.lat if place is not None else None,
+            place_lon=place.lon if place is not None else None,
+        )
+
+
+def _load_places(city_dir: Path) -> tuple[PlaceLookup | None, StationResolver | None]:
+    try:
+        from classifiers.places import PlaceFinder, station_for
+        from routing.jurisdictions import Jurisdictions
+    except ImportError as exc:
+        logger.warning("place lookup unavailable (%s): posts get no place or station", exc)
+        return None, None
+    if not city_dir.is_dir():
+        logger.warning("no city data in %s: posts get no place or station", city_dir)
+        return None, None
+    jurisdictions = Jurisdictions.load(city_dir)
+    finder = PlaceFinder.load(city_dir, jurisdictions)
+
+    def resolve(layer: Layer, place: PlaceLike | None, lat: float | None, lon: float | None) -> str | None:
+        return station_for(layer, place, lat, lon, jurisdictions)  # type: ignore[arg-type]
+
+    return finder, resolve
