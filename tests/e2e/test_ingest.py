@@ -116,7 +116,8 @@ def test_kill_9_mid_poll_loses_and_duplicates_nothing(engine: Engine, tmp_path: 
         facebook_pages=[FacebookPage(page_id="104735829586723", name="Bengaluru City Police")],
     ).start()
     url = pg_url_for(engine)
-    env = {**os.environ, "T": "sandbox-token"}
+    # notifications go nowhere beyond this machine: a closed local port
+    env = {**os.environ, "T": "sandbox-token", "NOTIFY_REDIRECT_URL": "json://127.0.0.1:9/kill-test"}
     config = bot_config(tmp_path, server.url, url)
     try:
         # round 1 is killed while a mentions request hangs; the others at varied moments after the first
