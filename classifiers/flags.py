@@ -2,8 +2,8 @@
 
 Emergency = a learned probability (logistic regression on the corpus's ``emergency`` labels, over the
 shared features) combined with a multilingual phrase layer: a phrase such as "bleeding", "बचाओ",
-"ಕಾಪಾಡಿ" or "cứu với" lowers the probability needed, unless the post negates it ("no one injured").
-Both thresholds are chosen by cross-validation on the train split.
+"ಕಾಪಾಡಿ" or "cứu với" lowers the probability needed; a negation ("no one injured", "both are fine",
+"the child was found") raises it. The thresholds are chosen by cross-validation on the train split.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 
 # Written as people write them; matched on normalise()d text (lower case, Latin diacritics folded).
 # fmt: off
@@ -45,6 +46,11 @@ _NEGATIONS: tuple[str, ...] = (
     r"no injur", r"no casualt", r"(?:was|is) found\b", r"(?:has|have) been found", r"koi (?:ghayal|zakhmi) nahi",
     r"कोई घायल नहीं", r"khong ai bi thuong", r"da tim thay", r"yaarigu gaaya aagilla", r"ಯಾರಿಗೂ ಗಾಯ",
     r"\byesterday\b", r"\blast (?:week|month|year)\b", r"\bkal raat\b", r"\bhom qua\b",
+    r"(?:we|i|both|all|everyone|everybody|they) (?:are|r|is|am|seem|seems)? ?(?:fine|safe|ok|okay|unhurt)",
+    r"nobody (?:seems |looks )?(?:hurt|injured)", r"no one (?:seems |looks )?(?:hurt|injured)",
+    r"(?:hum|sab|sabhi) (?:theek|thik|safe) (?:hai|hain)", r"koi (?:ghayal|zakhmi|hurt) nahi", r"सब (?:ठीक|सुरक्षित)",
+    r"(?:yarigu|yaarigu|yarig) (?:gaaya|gaya|enu|enoo) (?:illa|aagilla|agilla)", r"ಯಾರಿಗೂ ಏನೂ",
+    r"khong ai bi (?:sao|thuong)", r"(?:deu|van) an toan", r"\bmila gaya\b", r"\bmil gayi\b", r"\bsikkide\b",
 )
 # fmt: on
 
@@ -57,23 +63,31 @@ _PHRASE_RE = _compile(_EMERGENCY_PHRASES)
 _NEGATION_RE = _compile(_NEGATIONS)
 
 
-def emergency_phrase(normalised_text: str) -> str | None:
-    """The first emergency phrase in a normalised post, or None (also when the post negates it)."""
-    found = _PHRASE_RE.search(normalised_text)
-    if found is None or _NEGATION_RE.search(normalised_text):
-        return None
-    return found.group(0)
+class Cue(StrEnum):
+    """What the phrase layer sees in a post."""
+
+    PHRASE = "phrase"  # an emergency phrase and no negation
+    NEGATED = "negated"  # "no one injured", "both are fine", "the child was found", "yesterday"
+    NONE = "none"
+
+
+def emergency_cue(normalised_text: str) -> Cue:
+    if _NEGATION_RE.search(normalised_text):
+        return Cue.NEGATED
+    return Cue.PHRASE if _PHRASE_RE.search(normalised_text) else Cue.NONE
 
 
 @dataclass(frozen=True)
 class EmergencyRule:
-    threshold: float = 0.5
-    """The model's probability needed on its own."""
-    phrase_threshold: float = 0.25
-    """The probability needed when an emergency phrase is present."""
+    """The model's probability needed for ``emergency``, by what the phrase layer saw."""
 
-    def decide(self, probability: float, has_phrase: bool) -> bool:
-        return probability >= (self.phrase_threshold if has_phrase else self.threshold)
+    threshold: float = 0.5
+    phrase_threshold: float = 0.25
+    negated_threshold: float = 0.75
+
+    def decide(self, probability: float, cue: Cue) -> bool:
+        needed = {Cue.PHRASE: self.phrase_threshold, Cue.NEGATED: self.negated_threshold}.get(cue, self.threshold)
+        return probability >= needed
 
 
 @dataclass(frozen=True)

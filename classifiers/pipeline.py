@@ -19,7 +19,7 @@ import numpy as np
 
 from classifiers.category import LinearModel
 from classifiers.features import MAX_MODEL_CHARS, FeatureSpace, StaticEmbedder, has_content, normalise
-from classifiers.flags import EmergencyRule, VipList, emergency_phrase, is_vip
+from classifiers.flags import EmergencyRule, VipList, emergency_cue, is_vip
 from classifiers.taxonomy import Category, Layer, layer_for
 
 logger = logging.getLogger(__name__)
@@ -134,8 +134,7 @@ class Classifier:
             if has_content(normalised[row]):
                 category = self._categories[int(best[row])]
                 confidence = float(category_probs[row, best[row]])
-                has_phrase = emergency_phrase(normalised[row]) is not None
-                emergency = self._rule.decide(float(emergency_probs[row]), has_phrase)
+                emergency = self._rule.decide(float(emergency_probs[row]), emergency_cue(normalised[row]))
             else:
                 category, confidence, emergency = Category.OTHER, 1.0, False
             results.append(self._locate(post, texts[row], normalised[row], category, confidence, emergency))

@@ -25,7 +25,7 @@ from sklearn.model_selection import StratifiedKFold
 from classifiers.category import fit_linear, fit_temperature
 from classifiers.corpus import CorpusPost, load_civic_reports, load_corpus, split_corpus
 from classifiers.features import FeatureConfig, FeatureSpace, Glossary, StaticEmbedder, normalise
-from classifiers.flags import EmergencyRule, emergency_phrase
+from classifiers.flags import Cue, EmergencyRule, emergency_cue
 from classifiers.taxonomy import Category
 
 logger = logging.getLogger(__name__)
@@ -75,7 +75,8 @@ class TrainReport:
                 f"cross-validation on train: category macro-F1 {self.cv_macro_f1:.3f}, "
                 f"emergency F1 {self.cv_emergency_f1:.3f}",
                 f"calibration temperature {self.temperature:.2f}; emergency threshold "
-                f"{self.emergency_rule.threshold:.2f} ({self.emergency_rule.phrase_threshold:.2f} with a phrase)",
+                f"{self.emergency_rule.threshold:.2f} ({self.emergency_rule.phrase_threshold:.2f} with a phrase, "
+                f"{self.emergency_rule.negated_threshold:.2f} when negated)",
                 f"artifacts: {sizes}",
                 f"took {self.duration_s:.1f} s",
             ]
@@ -102,18 +103,26 @@ def _labels(posts: list[CorpusPost]) -> tuple[list[str], list[str]]:
     return [p.category.value for p in posts], [EMERGENCY_CLASSES[int(p.is_emergency)] for p in posts]
 
 
+def _f1(truth: NDArray[np.bool_], predicted: NDArray[np.bool_]) -> float:
+    hits = float(np.sum(truth & predicted))
+    return 2 * hits / max(float(truth.sum() + predicted.sum()), 1.0)
+
+
 def _choose_emergency_rule(
-    probs: NDArray[np.float32], has_phrase: NDArray[np.bool_], truth: NDArray[np.bool_]
+    probs: NDArray[np.float32], cues: list[Cue], truth: NDArray[np.bool_]
 ) -> tuple[EmergencyRule, float]:
+    """The thresholds with the best out-of-fold F1 (phrase ≤ plain ≤ negated)."""
+    phrase = np.array([c is Cue.PHRASE for c in cues])
+    negated = np.array([c is Cue.NEGATED for c in cues])
     best = (EmergencyRule(), -1.0)
-    grid = np.round(np.arange(0.10, 0.91, 0.05), 2)
+    grid = [float(v) for v in np.round(np.arange(0.05, 0.96, 0.05), 2)]
     for threshold in grid:
-        for phrase_threshold in grid[grid <= threshold]:
-            rule = EmergencyRule(float(threshold), float(phrase_threshold))
-            predicted = np.where(has_phrase, probs >= phrase_threshold, probs >= threshold)
-            score = float(f1_score(truth, predicted, zero_division=0))
-            if score > best[1] + 1e-9:
-                best = (rule, score)
+        for phrase_threshold in (v for v in grid if v <= threshold):
+            for negated_threshold in (v for v in grid if v >= threshold):
+                needed = np.where(phrase, phrase_threshold, np.where(negated, negated_threshold, threshold))
+                score = _f1(truth, probs >= needed)
+                if score > best[1] + 1e-9:
+                    best = (EmergencyRule(threshold, phrase_threshold, negated_threshold), score)
     return best
 
 
@@ -211,9 +220,9 @@ def train(
             zero_division=0,
         )
     )
-    has_phrase = np.array([emergency_phrase(t) is not None for t in texts])
     truth_emergency = np.array([p.is_emergency for p in train_posts])
-    rule, cv_emergency_f1 = _choose_emergency_rule(oof_emergency, has_phrase, truth_emergency)
+    cues = [emergency_cue(t) for t in texts]
+    rule, cv_emergency_f1 = _choose_emergency_rule(oof_emergency, cues, truth_emergency)
 
     all_rows = sp.vstack([matrix, aux_matrix], format="csr") if aux_matrix is not None else matrix
     aux_categories, aux_emergencies = _labels(aux_posts)

@@ -64,7 +64,7 @@ def test_romanise_spells_indic_words_the_way_hinglish_and_kanglish_do(script: st
     [
         ("Kẹt xe kinh khủng ở Ngã Tư Sở", "traffic jam"),
         ("CSGT đòi tiền", "traffic police demanded money"),
-        ("मेरा मोबाइल चोरी हो गया", "theft stolen"),
+        ("मेरा मोबाइल चोरी हो गया", "mobile phone theft stolen"),
         ("guru nan bike kaddidare", "stolen theft"),
         ("ಅಪಘಾತ ಆಗಿದೆ", "accident"),
         ("racing bikes at night near the rack", ""),

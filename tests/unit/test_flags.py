@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from classifiers.features import normalise
-from classifiers.flags import EmergencyRule, VipList, emergency_phrase, is_vip
+from classifiers.flags import Cue, EmergencyRule, VipList, emergency_cue, is_vip
 
 
 @pytest.mark.parametrize(
@@ -22,30 +22,41 @@ from classifiers.flags import EmergencyRule, VipList, emergency_phrase, is_vip
     ],
 )
 def test_emergency_phrases_are_found_in_every_language(text: str) -> None:
-    assert emergency_phrase(normalise(text)) is not None
+    assert emergency_cue(normalise(text)) is Cue.PHRASE
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "cue"),
     [
-        "minor accident at Silk Board, no one injured but traffic is stuck",
-        "Pothole on 80 ft road is huge, fix it",
-        "Thanks @blrcitytraffic for clearing the jam so quickly 🙏",
-        "My phone was stolen yesterday from the bus, need FIR copy",
-        "Không ai bị thương nhưng xe bị hỏng",
-        "the missing boy has been found, thank you police",
+        ("minor accident at Silk Board, no one injured but traffic is stuck", Cue.NEGATED),
+        ("bike vs auto at Frazer Town, both r fine, crowd forming", Cue.NEGATED),
+        ("cab ko bus ne maara KR Puram pe, hum theek hain", Cue.NEGATED),
+        ("Không ai bị thương nhưng xe bị hỏng", Cue.NEGATED),
+        ("the missing boy has been found, thank you police", Cue.NEGATED),
+        ("Pothole on 80 ft road is huge, fix it", Cue.NONE),
+        ("Thanks @blrcitytraffic for clearing the jam so quickly 🙏", Cue.NONE),
     ],
 )
-def test_no_emergency_phrase_in_ordinary_or_negated_posts(text: str) -> None:
-    assert emergency_phrase(normalise(text)) is None
+def test_ordinary_and_negated_posts_get_no_phrase_cue(text: str, cue: Cue) -> None:
+    assert emergency_cue(normalise(text)) is cue
 
 
 @pytest.mark.parametrize(
-    ("probability", "has_phrase", "expected"),
-    [(0.7, False, True), (0.4, False, False), (0.4, True, True), (0.1, True, False)],
+    ("probability", "cue", "expected"),
+    [
+        (0.7, Cue.NONE, True),
+        (0.4, Cue.NONE, False),
+        (0.4, Cue.PHRASE, True),
+        (0.1, Cue.PHRASE, False),
+        (0.7, Cue.NEGATED, False),
+        (0.9, Cue.NEGATED, True),
+    ],
 )
-def test_emergency_rule_needs_less_evidence_with_a_phrase(probability: float, has_phrase: bool, expected: bool) -> None:
-    assert EmergencyRule(threshold=0.6, phrase_threshold=0.3).decide(probability, has_phrase) is expected
+def test_emergency_rule_needs_less_evidence_with_a_phrase_and_more_when_negated(
+    probability: float, cue: Cue, expected: bool
+) -> None:
+    rule = EmergencyRule(threshold=0.6, phrase_threshold=0.3, negated_threshold=0.8)
+    assert rule.decide(probability, cue) is expected
 
 
 VIPS = VipList.of(handles=["@CMofKarnataka", "HMOIndia"], page_ids=["1234567890"])
