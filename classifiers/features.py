@@ -38,23 +38,19 @@ _PHONE = re.compile(r"\+?\d[\d\s-]{8,}\d|\b\d{5}x{3,5}\b", re.IGNORECASE)
 _ELONGATION = re.compile(r"(\D)\1{2,}")
 _SPACES = re.compile(r"\s+")
 _WORD_TOKEN = r"(?u)[^\s.,!?;:()\[\]{}\"'“”‘’…/\\|<>=+*&^%$~`।_-]+"
-_LATIN_MAX = 0x024F
 _FOLD_EXTRA = str.maketrans({"đ": "d", "Đ": "D"})
+_LATIN_DIACRITICS = re.compile("[\u0300-\u036f]+")  # Indic vowel signs live elsewhere and are kept
+_NEEDS_FOLDING = re.compile("[\u00c0-\u024f\u1e00-\u1eff\u0300-\u036f]")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ue000-\uf8ff\ufff0-\uffff]")
+_INDIC_WORD = re.compile("\\S*[\u0900-\u0cff]\\S*")
 
 
 def _fold_latin(text: str) -> str:
-    """Drop diacritics from Latin letters only ("kẹt xe" → "ket xe"); Indic vowel signs are kept."""
+    """Drop diacritics from Latin letters ("kẹt xe" → "ket xe")."""
+    if not _NEEDS_FOLDING.search(text):
+        return text
     decomposed = unicodedata.normalize("NFD", text.translate(_FOLD_EXTRA))
-    out: list[str] = []
-    previous_latin = False
-    for char in decomposed:
-        if unicodedata.combining(char):
-            if previous_latin:
-                continue
-        else:
-            previous_latin = char.isascii() or ord(char) <= _LATIN_MAX or 0x1E00 <= ord(char) <= 0x1EFF
-        out.append(char)
-    return unicodedata.normalize("NFC", "".join(out))
+    return unicodedata.normalize("NFC", _LATIN_DIACRITICS.sub("", decomposed))
 
 
 _DEVANAGARI_CONSONANTS = (
@@ -128,17 +124,10 @@ def romanise(word: str) -> str:
 
 
 def _with_romanised(text: str) -> str:
-    words = [w for w in text.split() if any(0x0900 <= ord(c) <= 0x0CFF for c in w)]
+    words = _INDIC_WORD.findall(text)
     if not words:
         return text
     return text + " " + " ".join(romanise(w) for w in words)
-
-
-def _clean_char(char: str) -> str:
-    category = unicodedata.category(char)
-    if category in ("Cc", "Cs", "Co", "Cn"):
-        return " "
-    return char
 
 
 def normalise(text: str) -> str:
@@ -146,7 +135,7 @@ def normalise(text: str) -> str:
     hashtags split into words, elongations shortened, lower case, Latin diacritics folded, emoji kept,
     and Devanagari / Kannada words followed by their romanised spelling."""
     text = unicodedata.normalize("NFC", text[:MAX_MODEL_CHARS])
-    text = "".join(_clean_char(c) for c in text)
+    text = _CONTROL.sub(" ", text)
     text = _URL.sub(" xurl ", text)
     text = _HANDLE.sub(" xuser ", text)
     text = _HASHTAG.sub(lambda m: " " + _CAMEL.sub(" ", m.group(1)) + " ", text)
@@ -236,7 +225,7 @@ class StaticEmbedder:
 
 @dataclass(frozen=True)
 class FeatureConfig:
-    char_ngram_max: int = 5
+    char_ngram_max: int = 4
     char_max_features: int = 60_000
     word_ngram_max: int = 2
     word_max_features: int = 20_000

@@ -164,14 +164,14 @@ class Classifier:
 
 
 def _load_places(city_dir: Path) -> tuple[PlaceLookup | None, StationResolver | None]:
+    if not city_dir.is_dir():  # checked first: importing the place modules loads spaCy (and torch)
+        logger.warning("no city data in %s: posts get no place or station", city_dir)
+        return None, None
     try:
         from classifiers.places import PlaceFinder, station_for
         from routing.jurisdictions import Jurisdictions
     except ImportError as exc:
         logger.warning("place lookup unavailable (%s): posts get no place or station", exc)
-        return None, None
-    if not city_dir.is_dir():
-        logger.warning("no city data in %s: posts get no place or station", city_dir)
         return None, None
     jurisdictions = Jurisdictions.load(city_dir)
     finder = PlaceFinder.load(city_dir, jurisdictions)
