@@ -33,6 +33,7 @@ class StyleScores:
     style: str
     macro_f1: float
     accuracy: float
+    emergency_f1: float
     support: int
 
 
@@ -59,6 +60,7 @@ class EvalReport:
     reliability: tuple[ReliabilityBin, ...]
     station_accuracy: float | None
     n_station: int
+    station_accuracy_when_category_right: float | None
 
     def format(self) -> str:
         lines = [
@@ -69,7 +71,8 @@ class EvalReport:
             f"confidence calibration: ECE {self.ece:.3f}",
             "station accuracy: "
             + (
-                f"{self.station_accuracy:.3f} on {self.n_station} posts with a place"
+                f"{self.station_accuracy:.3f} on {self.n_station} posts with a place "
+                f"({self.station_accuracy_when_category_right or 0.0:.3f} where the category is right)"
                 if self.station_accuracy is not None
                 else "n/a (no held-out post with a place and a station layer)"
             ),
@@ -79,8 +82,11 @@ class EvalReport:
         lines += [
             f"{s.category:<22}{s.precision:>10.3f}{s.recall:>8.3f}{s.f1:>7.3f}{s.support:>9}" for s in self.per_class
         ]
-        lines += ["", f"{'style':<22}{'macro-F1':>10}{'accuracy':>10}{'support':>9}"]
-        lines += [f"{s.style:<22}{s.macro_f1:>10.3f}{s.accuracy:>10.3f}{s.support:>9}" for s in self.per_style]
+        lines += ["", f"{'style':<22}{'macro-F1':>10}{'accuracy':>10}{'emerg. F1':>10}{'support':>9}"]
+        lines += [
+            f"{s.style:<22}{s.macro_f1:>10.3f}{s.accuracy:>10.3f}{s.emergency_f1:>10.3f}{s.support:>9}"
+            for s in self.per_style
+        ]
         lines += ["", f"{'confidence':<22}{'mean conf':>10}{'accuracy':>10}{'count':>9}"]
         lines += [
             f"{f'{b.low:.1f}-{b.high:.1f}':<22}{b.mean_confidence:>10.3f}{b.accuracy:>10.3f}{b.count:>9}"
@@ -135,6 +141,8 @@ def evaluate(classifier: Classifier, heldout: Sequence[CorpusPost], *, places_cs
         ClassScores(c, float(precision[i]), float(recall[i]), float(f1[i]), int(support[i]))
         for i, c in enumerate(CATEGORIES)
     )
+    emergency_truth = np.array([p.is_emergency for p in heldout])
+    emergency_predicted = np.array([r.emergency for r in results])
     per_style = []
     for style in sorted({p.style for p in heldout}):
         rows = [i for i, p in enumerate(heldout) if p.style == style]
@@ -149,25 +157,26 @@ def evaluate(classifier: Classifier, heldout: Sequence[CorpusPost], *, places_cs
                     )
                 ),
                 float(np.mean([a == b for a, b in zip(style_truth, style_predicted, strict=True)])),
+                float(f1_score(emergency_truth[rows], emergency_predicted[rows], zero_division=0)),
                 len(rows),
             )
         )
-    emergency_truth = np.array([p.is_emergency for p in heldout])
-    emergency_predicted = np.array([r.emergency for r in results])
     e_precision, e_recall, e_f1, _ = precision_recall_fscore_support(
         emergency_truth, emergency_predicted, average="binary", zero_division=0
     )
     correct = np.array([a == b for a, b in zip(truth, predicted, strict=True)])
     ece, bins = reliability(np.array([r.confidence for r in results]), correct)
 
-    station_hits, station_total = 0, 0
+    station_hits: list[bool] = []
+    category_right: list[bool] = []
     if places_csv is not None and places_csv.is_file():
         stations = load_place_stations(places_csv)
         for post, result in zip(heldout, results, strict=True):
             expected = expected_station(post, stations)
             if expected is not None:
-                station_total += 1
-                station_hits += int(result.station == expected)
+                station_hits.append(result.station == expected)
+                category_right.append(result.category is post.category)
+    hits, right = np.array(station_hits, dtype=bool), np.array(category_right, dtype=bool)
     return EvalReport(
         n_posts=len(heldout),
         macro_f1=float(np.mean(f1)),
@@ -179,6 +188,7 @@ def evaluate(classifier: Classifier, heldout: Sequence[CorpusPost], *, places_cs
         emergency_f1=float(e_f1),
         ece=ece,
         reliability=tuple(bins),
-        station_accuracy=station_hits / station_total if station_total else None,
-        n_station=station_total,
+        station_accuracy=float(hits.mean()) if len(hits) else None,
+        n_station=len(hits),
+        station_accuracy_when_category_right=float(hits[right].mean()) if right.any() else None,
     )

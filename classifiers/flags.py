@@ -25,21 +25,30 @@ _EMERGENCY_PHRASES: tuple[str, ...] = (
     r"save (?:me|us|her|him)", r"kidnapp?(?:ed|ing)", r"abduct(?:ed|ing)", r"(?:child|kid|son|daughter|boy|girl)\b.{0,40}\bmissing",
     r"missing\b.{0,30}\b(?:child|kid|son|daughter|boy|girl)", r"threaten(?:ed|ing)? to kill", r"kill (?:me|us|her|him)",
     r"following (?:me|her|us) (?:right now|now|since)", r"trapped", r"ambulance", r"dying", r"suicide",
+    r"hit by (?:a |an |the )?\w+", r"run over", r"head injury", r"(?:can'?t|cannot|unable to) (?:stand|move|breathe|get up)",
+    r"fainted", r"collapsed", r"drowning", r"(?:on|caught) fire", r"stuck inside", r"goodbye (?:message|note|post)",
+    r"end (?:his|her|my|their) life", r"kill (?:him|her|my|them)sel(?:f|ves)", r"\bacid\b", r"in danger",
+    r"life (?:is )?(?:at risk|in danger)", r"threatening (?:me|us|her|him) with", r"dragg(?:ed|ing)", r"please hurry",
     # Hinglish / Kanglish (Latin script)
     r"bachao", r"bacha lo", r"madad karo", r"khoon", r"behosh", r"ghayal", r"maar (?:rahe|raha|rahi|dalenge|denge)",
     r"chaku", r"jaan (?:ka khatra|se maar)", r"(?:bacha|baccha|bachcha|beti|beta)\b.{0,30}\b(?:gayab|kho gay|lapata|nahi mil)",
     r"peecha kar (?:raha|rahe)", r"kapadi", r"sahaya maadi", r"raktha?", r"hodithidd?are", r"hodeeta",
     r"(?:magu|huduga|hudugi)\b.{0,30}\b(?:kaanthilla|kanthilla|kaanisuttilla|missing)",
+    r"haa?lat (?:kharab|gambhir|serious)", r"chot (?:lagi|aayi|ai)", r"aag lag", r"doob", r"jaldi (?:aao|aaiye|bhejo|baro|banni)",
+    r"gaa?ya aa?gide", r"praa?na",
     # Hindi (Devanagari)
     r"बचाओ", r"बचा लो", r"मदद करो", r"खून", r"बेहोश", r"घायल", r"चाकू", r"मार रहे", r"जान से मार", r"जान का खतरा",
     r"(?:बच्चा|बच्ची|बेटी|बेटा)[^।]{0,30}(?:गायब|लापता|नहीं मिल)", r"अपहरण", r"पीछा कर रहा", r"एम्बुलेंस", r"तुरंत मदद",
+    r"हालत (?:गंभीर|खराब|नाजुक)", r"चोट", r"आग लग", r"डूब", r"फंस",
     # Kannada
     r"ಕಾಪಾಡಿ", r"ಸಹಾಯ ಮಾಡಿ", r"ರಕ್ತ", r"ಗಾಯ", r"ಪ್ರಜ್ಞೆ", r"ಚಾಕು", r"ಹೊಡೆಯುತ್ತಿದ್ದಾರೆ", r"ಕಾಣೆಯಾಗಿ", r"ಅಪಹರಣ",
     r"ಕೊಲೆ ಬೆದರಿಕೆ", r"ತುರ್ತು", r"ಆಂಬ್ಯುಲೆನ್ಸ್", r"ಹಿಂಬಾಲಿಸ",
+    r"ಸಿಲುಕಿ", r"ಗಂಭೀರ", r"ಬೆಂಕಿ", r"ಪ್ರಾಣ", r"ತಕ್ಷಣ",
     # Vietnamese (folded: "cứu với" → "cuu voi")
     r"cuu (?:voi|toi|em|chau|giup)", r"chay mau", r"bat tinh", r"bi thuong", r"bi dam", r"dam (?:nguoi|chet)",
     r"(?:dang|bi) (?:danh|hanh hung)", r"bat coc", r"(?:be|chau|con|tre)\b.{0,30}\b(?:mat tich|bi lac|lac me)",
     r"doa giet", r"khan cap", r"cap cuu", r"theo doi (?:toi|em) ", r"cam dao",
+    r"nguy kich", r"nguy hiem tinh mang", r"mac ket", r"ngay lap tuc", r"dang bi (?:theo|danh|dam|doa|bat)", r"nhanh len",
 )
 _NEGATIONS: tuple[str, ...] = (
     r"no (?:one|body) (?:was |is |got )?(?:injured|hurt)", r"nobody (?:was |is |got )?(?:injured|hurt)",

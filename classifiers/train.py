@@ -41,7 +41,7 @@ EMERGENCY_CLASSES = ("false", "true")
 class TrainConfig:
     features: FeatureConfig = field(default_factory=FeatureConfig)
     category_c: float = 10.0
-    emergency_c: float = 4.0
+    emergency_c: float = 16.0
     civic_per_category: dict[str, int] = field(
         default_factory=lambda: {"civic_referral": 300, "road_infrastructure": 100}
     )

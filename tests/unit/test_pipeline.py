@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -8,10 +9,13 @@ import pytest
 
 from classifiers.batch import classify_jsonl
 from classifiers.category import fit_linear
+from classifiers.corpus import CorpusPost
+from classifiers.evaluate import evaluate
 from classifiers.features import FeatureConfig, FeatureSpace, normalise
 from classifiers.flags import EmergencyRule, VipList
 from classifiers.pipeline import Classifier, PlaceLike, PostInput, misconduct_layer
 from classifiers.taxonomy import Category, Layer
+from classifiers.train import TrainConfig, train
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "classifiers" / "artifacts"
 TOY = {
@@ -178,3 +182,53 @@ def test_the_committed_model_loads_and_reads_several_languages() -> None:
     }
     results = trained.classify([PostInput(id=str(i), text=t) for i, t in enumerate(texts)])
     assert [r.category for r in results] == list(texts.values())
+
+
+def test_evaluate_scores_categories_emergency_styles_and_stations(classifier: Classifier, tmp_path: Path) -> None:
+    places_csv = tmp_path / "places.csv"
+    places_csv.write_text(
+        "name,kind,lat,lon,law_order_station,traffic_station\n"
+        "Silk Board Jn,junction,12.917,77.623,law_order-station,traffic-station\n",
+        encoding="utf-8",
+    )
+    heldout = [
+        CorpusPost("bike stolen near silk board", Category.THEFT, False, "en", "Silk Board Jn", "t:1"),
+        CorpusPost("huge jam at silk board", Category.TRAFFIC_CONGESTION, False, "en", "Silk Board Jn", "t:2"),
+        CorpusPost("chain snatched by two men", Category.THEFT, True, "hinglish", None, "t:3"),
+        CorpusPost("thank you police great work", Category.OTHER, False, "hinglish", None, "t:4"),
+    ]
+    report = evaluate(classifier, heldout, places_csv=places_csv)
+    assert report.n_posts == 4
+    assert report.accuracy == pytest.approx(0.75)
+    assert {s.style: s.support for s in report.per_style} == {"en": 2, "hinglish": 2}
+    assert report.station_accuracy == 1.0 and report.n_station == 2
+    assert report.emergency_recall == 1.0
+    assert "appreciation" in report.format()
+
+
+@pytest.mark.slow
+def test_training_twice_on_the_same_corpus_writes_the_same_bytes(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    rows = [
+        {"text": f"{text} #{i}", "category": category, "emergency": i % 4 == 0, "style": "en", "place": None}
+        for i in range(12)
+        for category, text in (
+            ("theft", "my phone was stolen at the bus stop"),
+            ("traffic_congestion", "traffic jam near the junction again"),
+            ("appreciation", "thank you police for the quick help"),
+        )
+    ]
+    (corpus / "posts.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    outputs = []
+    for run in ("a", "b"):
+        target = tmp_path / run
+        shutil.copytree(ARTIFACTS / "static_minilm", target / "static_minilm")
+        report = train(corpus, target, civic_csv=None, config=TrainConfig(cv_folds=2))
+        assert report.n_train + report.n_heldout == len(rows)
+        outputs.append({p.name: p.read_bytes() for p in sorted(target.glob("*.*"))})
+    assert outputs[0] == outputs[1]
+    assert {"category.npz", "emergency.npz", "features.json", "manifest.json"} <= set(outputs[0])
+    loaded = Classifier.load(tmp_path / "a", tmp_path / "no-city", VipList())
+    [result] = loaded.classify([PostInput(id="1", text="my phone was stolen")])
+    assert result.category is Category.THEFT
