@@ -107,9 +107,14 @@ class VipList:
     handles: frozenset[str] = frozenset()
     page_ids: frozenset[str] = frozenset()
 
+    def __post_init__(self) -> None:
+        # However it is built (config may give "@CMofKarnataka" or a tuple), compare normalised forms.
+        object.__setattr__(self, "handles", frozenset(_handle(h) for h in self.handles if _handle(h)))
+        object.__setattr__(self, "page_ids", frozenset(p.strip() for p in self.page_ids if p.strip()))
+
     @classmethod
     def of(cls, handles: Iterable[str] = (), page_ids: Iterable[str] = ()) -> VipList:
-        return cls(frozenset(_handle(h) for h in handles if _handle(h)), frozenset(p.strip() for p in page_ids))
+        return cls(frozenset(handles), frozenset(page_ids))
 
     def contains(self, account: str | None) -> bool:
         if not account:

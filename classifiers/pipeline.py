@@ -143,12 +143,16 @@ class Classifier:
     def _locate(
         self, post: PostInput, text: str, normalised: str, category: Category, confidence: float, emergency: bool
     ) -> Classification:
-        place = self._places.find(text[:_PLACE_TEXT_CHARS]) if self._places is not None and text else None
         misconduct = misconduct_layer(normalised) if category is Category.OFFICER_MISCONDUCT else None
         layer = layer_for(category, misconduct_layer=misconduct)
-        station = None
-        if layer is not None and self._station_resolver is not None:
-            station = self._station_resolver(layer, place, post.lat, post.lon)
+        place, station = None, None
+        try:
+            if self._places is not None and text:
+                place = self._places.find(text[:_PLACE_TEXT_CHARS])
+            if layer is not None and self._station_resolver is not None:
+                station = self._station_resolver(layer, place, post.lat, post.lon)
+        except Exception:  # a bad post affects only itself (DESIGN invariant 6): it keeps its category
+            logger.exception("place or station lookup failed for post %s", post.id)
         vip = is_vip(post.author, post.author, text[: MAX_MODEL_CHARS * 2], post.referenced_authors, self._vip)
         return Classification(
             id=post.id,

@@ -83,5 +83,12 @@ def test_is_vip(author: str | None, text: str, referenced: tuple[str, ...], expe
     assert is_vip(author, author, text, referenced, VIPS) is expected
 
 
+def test_a_vip_list_built_directly_from_config_is_normalised_too() -> None:
+    vip = VipList(handles=frozenset({"@CMofKarnataka "}), page_ids=frozenset({" 1234567890"}))
+    assert vip.handles == frozenset({"cmofkarnataka"})
+    assert is_vip("CMOFKARNATAKA", None, "", (), vip)
+    assert is_vip(None, "1234567890", "", (), vip)
+
+
 def test_an_empty_vip_list_makes_nobody_vip() -> None:
     assert not is_vip("CMofKarnataka", None, "RT @CMofKarnataka: hi", ("HMOIndia",), VipList())

@@ -36,6 +36,8 @@ class Place:
 
 class FakeFinder:
     def find(self, text: str) -> PlaceLike | None:
+        if "crash the finder" in text:
+            raise ValueError("finder bug")
         return Place("Silk Board Jn", 12.917, 77.623) if "silk board" in text.lower() else None
 
 
@@ -108,6 +110,13 @@ def test_categories_confidence_and_station_by_layer(classifier: Classifier) -> N
     assert results[0].place == "Silk Board Jn"
     assert results[0].place_lat == pytest.approx(12.917)
     assert all(r.confidence > 1 / 15 for r in results)
+
+
+def test_a_failing_place_lookup_affects_only_its_own_post(classifier: Classifier) -> None:
+    results = classifier.classify(
+        [PostInput(id="a", text="bike stolen, crash the finder"), PostInput(id="b", text="bike stolen at silk board")]
+    )
+    assert [(r.category, r.place) for r in results] == [(Category.THEFT, None), (Category.THEFT, "Silk Board Jn")]
 
 
 def test_coordinates_give_a_station_when_the_text_names_no_place(classifier: Classifier) -> None:
