@@ -43,7 +43,7 @@ class TrainConfig:
     category_c: float = 10.0
     emergency_c: float = 16.0
     civic_per_category: dict[str, int] = field(
-        default_factory=lambda: {"civic_referral": 300, "road_infrastructure": 100}
+        default_factory=lambda: {"civic_referral": 300, "road_infrastructure": 100, "other": 300}
     )
     civic_weight: float = 0.2
     cv_folds: int = 5
@@ -70,7 +70,7 @@ class TrainReport:
         return "\n".join(
             [
                 f"corpus {self.n_corpus} posts: train {self.n_train}, held out {self.n_heldout} (never trained on)",
-                f"auxiliary civic reports: {self.n_auxiliary} from {self.civic_csv or 'none'}",
+                f"auxiliary rows of the civic-reports CSV: {self.n_auxiliary} from {self.civic_csv or 'none'}",
                 f"features: {self.n_features}",
                 f"cross-validation on train: category macro-F1 {self.cv_macro_f1:.3f}, "
                 f"emergency F1 {self.cv_emergency_f1:.3f}",
@@ -192,7 +192,7 @@ def train(
         aux_posts = load_civic_reports(civic_csv, wanted, seed=seed)
     else:
         civic_csv = None
-    logger.info("training on %d corpus posts + %d civic reports", len(train_posts), len(aux_posts))
+    logger.info("training on %d corpus posts + %d civic-reports rows", len(train_posts), len(aux_posts))
 
     artifacts_dir.mkdir(parents=True, exist_ok=True)
     static_dir = artifacts_dir / STATIC_MODEL_DIR
