@@ -37,6 +37,14 @@ CATEGORIES = [c.value for c in Category]
 
 
 def peak_rss_mb() -> float:
+    """This process's peak RSS. /proc's VmHWM starts afresh at exec; ru_maxrss would carry over the
+    parent's peak (the parent trains the baseline before starting the workers)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
