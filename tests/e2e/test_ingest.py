@@ -101,10 +101,17 @@ name = "Bengaluru City Police"
 page_token_env = "T"
 api_base_url = "{sandbox_url}"
 lookback_days = 3650
-""",
+"""
+        + sample_sections_from("[routing]"),
         encoding="utf-8",
     )
     return config
+
+
+def sample_sections_from(header: str) -> str:
+    """The sample deployment's sections from ``header`` on (routing, notify): the bot runs every stage."""
+    text = (ROOT / "config.toml").read_text(encoding="utf-8")
+    return "\n" + text[text.index("\n" + header) :]
 
 
 @pytest.mark.slow
@@ -134,6 +141,7 @@ def test_kill_9_mid_poll_loses_and_duplicates_nothing(engine: Engine, tmp_path: 
             )
             deadline = time.monotonic() + 120
             while server.state.request_count() == seen and time.monotonic() < deadline:
+                assert bot.poll() is None, f"the bot exited on its own (code {bot.returncode}) before polling"
                 time.sleep(0.01)
             time.sleep(delay_s)
             bot.send_signal(signal.SIGKILL)
@@ -152,6 +160,8 @@ def test_kill_9_mid_poll_loses_and_duplicates_nothing(engine: Engine, tmp_path: 
         )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and unique_mentions(engine)[1] < 900:
+            if restarted.poll() is not None:
+                pytest.fail(f"the bot exited (code {restarted.returncode}): {restarted.stderr.read()[-2000:]}")
             time.sleep(0.5)
         restarted.send_signal(signal.SIGTERM)
         _, err = restarted.communicate(timeout=60)
