@@ -104,6 +104,10 @@ def demo(
     ] = False,
     scenario: Annotated[Path | None, typer.Option("--scenario", help="JSONL scenario replacing the built-in")] = None,
     database_url: Annotated[str | None, typer.Option("--database-url", help="default: var/demo.db")] = None,
+    notifications: Annotated[
+        Path | None,
+        typer.Option("--notifications", help="JSONL file of the officer notifications (default: var/demo-notifications.jsonl)"),
+    ] = None,
     config: ConfigOption = DEFAULT_CONFIG,
     verbose: VerboseOption = False,
 ) -> None:
@@ -120,6 +124,7 @@ def demo(
             scenario=scenario,
             database_url=database_url,
             stop=None if once else _stop_on_signals(),
+            notifications=notifications,
         )
     except (SettingsError, DemoError, DatabaseError, PeopleDataError) as exc:
         typer.echo(str(exc), err=True)

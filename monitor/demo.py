@@ -4,6 +4,10 @@ The scenario's times are shifted so that its newest post is "now": the demo read
 whatever date it runs on. ``--once`` releases the scenario in waves no larger than the X mentions
 timeline keeps (800), polls every account until it has read everything, runs every stage, and
 returns one summary; without it, posts keep arriving a few at a time until SIGTERM or Ctrl-C.
+
+Officer notifications never leave the machine: they go to a local JSON receiver, one path per officer,
+and each one is written to a JSONL file (``var/demo-notifications.jsonl`` unless told otherwise) that
+the log and the ``--once`` summary name.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_TOKEN = "sandbox-demo-token"
 WAVE = 500  # posts released between two polls in --once: below the 800 the X timeline keeps
 MAX_POLLS_PER_WAVE = 50
+DEFAULT_NOTIFICATIONS_FILE = ROOT / "var" / "demo-notifications.jsonl"
 
 
 class DemoError(RuntimeError):
@@ -78,6 +83,7 @@ def run_demo(
     scenario: Path | None,
     database_url: str | None,
     stop: threading.Event | None,
+    notifications: Path | None = None,
 ) -> dict[str, Any]:
     settings = load_settings(config, sandbox_environ(config, environ))
     scenario_path = scenario or settings.sandbox.scenario
@@ -110,16 +116,25 @@ def run_demo(
             f"the sandbox cannot listen on {settings.sandbox.host}:{settings.sandbox.port}: {exc.strerror}"
             " (is another demo running? set [sandbox] port in config.toml)"
         ) from exc
-    receiver = NotificationReceiver(settings.sandbox.host).start()
+    notifications_file = notifications or DEFAULT_NOTIFICATIONS_FILE
     try:
-        bot = _bot(settings, engine, server.url, {**environ, "NOTIFY_REDIRECT_URL": receiver.url})
+        receiver = NotificationReceiver(settings.sandbox.host, record_path=notifications_file).start()
+    except OSError as exc:
+        server.stop()
+        engine.dispose()
+        raise DemoError(f"cannot write the notifications file {notifications_file}: {exc.strerror}") from exc
+    try:
+        bot = _bot(settings, engine, server.url, {**environ, "NOTIFY_REDIRECT_URL": receiver.officer_url})
+        logger.info("officer notifications go to %s and are written to %s", receiver.officer_url, notifications_file)
         if once:
-            return {**_run_once(bot, server, engine, len(posts)), "notifications_received": receiver.count()}
+            return {
+                **_run_once(bot, server, engine, len(posts)),
+                "notifications_received": receiver.count(),
+                "notifications_file": str(notifications_file),
+            }
         logger.info(
-            "demo running: sandbox at %s, notifications to %s, database %s, %d scenario posts arriving over time;"
-            " Ctrl-C stops",
+            "demo running: sandbox at %s, database %s, %d scenario posts arriving over time; Ctrl-C stops",
             server.url,
-            receiver.url,
             safe_url(url),
             len(posts),
         )

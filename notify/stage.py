@@ -29,7 +29,7 @@ from notify.outbox import (
     retry_delay_s,
 )
 from notify.sender import AppriseSender, Sender, scheme_of
-from notify.settings import NotifySettings
+from notify.settings import NotifySettings, redirect_target
 from routing.people import Organisation
 
 logger = logging.getLogger(__name__)
@@ -97,7 +97,8 @@ class NotifyStage:
                 message.channel_index,
             )
             return False, NOT_CONFIGURED
-        url = self._settings.redirect_url or officer.channels[message.channel_index].reveal()
+        redirect = self._settings.redirect_url
+        url = redirect_target(redirect, officer.id) if redirect else officer.channels[message.channel_index].reveal()
         try:
             is_sent = self._sender.send(url, message.subject, message.body)
         except Exception as exc:  # a sender bug must cost this message an attempt, not stop the batch
