@@ -19,7 +19,9 @@ from pathlib import Path
 from classifiers.taxonomy import Layer
 from routing.jurisdictions import Jurisdictions
 
-KIND_RANK = {"ward": 0, "pincode_area": 1, "bus_stop": 2, "landmark": 3, "station_area": 4}
+# Where one name is both a ward and a stop, the stop wins: it is a point inside the locality, while a
+# 2022 ward's centroid can lie in the next station's area (Vijayanagar, Adugodi, Begur, Malleswaram).
+KIND_RANK = {"bus_stop": 0, "ward": 1, "pincode_area": 2, "landmark": 3, "station_area": 4}
 # A surface made only of these words names no particular place ("Church", "Bus Stand", "Water Tank").
 GENERIC_WORDS = frozenset(
     """a an and the of opp near new old east west north south central city town village main cross road rd
@@ -299,8 +301,12 @@ def read_aliases(path: Path, places: Iterable[Place], jurisdictions: Jurisdictio
                     raise ValueError(f"{where}: needs a place_name or a lat and lon") from exc
                 place = point_place(alias, "landmark", lat, lon, jurisdictions)
             is_vague = (row.get("note") or "").strip().startswith("long road")
-            for text in dict.fromkeys([simple_form(alias), *name_variants(alias)]):
-                surfaces.append(_surface(text, place, Source.ALIAS, is_vague=is_vague))
+            written = simple_form(alias)
+            for text in dict.fromkeys([written, *name_variants(alias)]):
+                # only the alias as curated outranks the places.csv names; "Shivajinagar bus stand"
+                # must not make plain "Shivajinagar" the bus stand
+                source = Source.ALIAS if text == written else Source.VARIANT
+                surfaces.append(_surface(text, place, source, is_vague=is_vague))
     return surfaces
 
 

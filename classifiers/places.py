@@ -13,8 +13,8 @@ import logging
 import re
 import time
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import spacy
@@ -24,6 +24,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
 from classifiers import gazetteer as gz
+from classifiers.romanise import loose_key, romanise
 from classifiers.taxonomy import Layer
 from routing.jurisdictions import Jurisdictions
 
@@ -34,6 +35,9 @@ FUZZY_MIN_LENGTH = 6
 MAX_NGRAM = 4
 # Kannada case endings written in Latin letters and joined on: "Hebbaldalli" (in Hebbal), "Majesticnalli".
 _KANGLISH_ENDING = re.compile(r"\w{3}(dalli|nalli|yalli|ralli|alli|dinda|ninda|inda|kke|ige|ge)$")
+# the same endings as they come out of Kannada script: ದಲ್ಲಿ, ಅಲ್ಲಿ, ದಿಂದ, ದ (of), ಕ್ಕೆ, ಗೆ, ರಸ್ತೆ (road)
+_ROMAN_ENDING = re.compile(r"\w{4}(dalli|nalli|yalli|ralli|alli|dinda|ninda|inda|dallina|da|na|kke|ige|ge|rasthe|raste)$")
+ROMAN_MIN_SCORE = 90.0  # on loose keys, where "ijipura" and "ejipura" are already the same
 _SOURCE_SCORE = {gz.Source.ALIAS: 100.0, gz.Source.NAME: 100.0, gz.Source.VARIANT: 95.0, gz.Source.STATION: 90.0}
 _NOT_PLACE_WORDS = frozenset(STOP_WORDS) | frozenset(
     """hai hain pe par mein mai nahi kya bhai yaar please pls plz sir madam mam ji kar karo raha rahe tha
@@ -87,6 +91,17 @@ class PlaceFinder:
                 key = gz.compact(text)
                 if len(key) >= FUZZY_MIN_LENGTH:
                     by_size[(key[0], len(key))].add(key)
+        # Spelling-blind keys of the same surfaces, for names written in Kannada or Hindi script.
+        self._loose: dict[str, str] = {}
+        for key in sorted({k for group in by_size.values() for k in group}, key=lambda k: (len(k), k)):
+            self._loose.setdefault(loose_key(key), key)
+        loose_by_size: dict[int, set[str]] = defaultdict(set)
+        for loose in self._loose:
+            loose_by_size[len(loose)].add(loose)
+        self._loose_choices: dict[int, list[str]] = {
+            size: sorted(k for delta in range(-1, 2) for k in loose_by_size.get(size + delta, ()))
+            for size in range(1, max(loose_by_size, default=0) + 2)
+        }
         # For a query of length n, the surfaces of length n-2..n+2 with the same first letter.
         self._fuzzy_choices: dict[tuple[str, int], list[str]] = {
             (first, size): sorted(k for delta in range(-2, 3) for k in by_size.get((first, size + delta), ()))
@@ -157,6 +172,7 @@ class PlaceFinder:
         exact = [m for _, start, end in self._matcher(doc) for m in self._mentions_for(words, start, end, 0.0)]
         keep(exact + self._compact_mentions(words))
         keep(self._indic_mentions(words, covered))
+        keep(self._romanised_mentions(words, covered))
         keep(self._fuzzy_mentions(words, covered))
         return sorted(found, key=lambda m: m.start)
 
@@ -168,7 +184,11 @@ class PlaceFinder:
         if not candidates:
             return []
         written = " ".join(words[start:end])
-        best = min(candidates, key=lambda s: (s.rank, s.text != written))
+        # Spelled exactly as written first ("Kalyannagar" is that stop, not the "Kalyan Nagar" ward), then
+        # a curated alias (it may correct a misleading 2022 ward of the same name), then the usual rank.
+        best = min(candidates, key=lambda s: (s.text != written, s.source is not gz.Source.ALIAS, s.rank))
+        if best.needs_cue and any(not s.needs_cue for s in candidates):
+            best = replace(best, needs_cue=False)  # a curated alias vouches for "Tin Factory" without "near"
         return [_Mention(start, end, best, max(0.0, _SOURCE_SCORE[best.source] - penalty))]
 
     def _compact_mentions(self, words: Sequence[str]) -> list[_Mention]:
@@ -206,6 +226,37 @@ class PlaceFinder:
                     mentions.extend(self._mentions_for(words, start, end, 3.0, key))
         return mentions
 
+    def _romanised_mentions(self, words: Sequence[str], covered: set[int]) -> list[_Mention]:
+        """Kannada and Hindi script names the gazetteer does not hold in that script, looked up in Latin
+        letters: ಈಜಿಪುರದಲ್ಲಿ → "ijipura" ≈ Ejipura, ಬಸವೇಶ್ವರನಗರ → "basaveshvaranagara" ≈ Basaveshwara Nagar."""
+        roman = [romanise(w) if i not in covered and gz.is_indic(w) else "" for i, w in enumerate(words)]
+        mentions: list[_Mention] = []
+        for start in range(len(words)):
+            joined = ""
+            for end in range(start + 1, min(start + 3, len(words)) + 1):
+                if not roman[end - 1]:
+                    break
+                joined += roman[end - 1]
+                for form in dict.fromkeys(_roman_forms(joined)):
+                    if len(form) >= 5 and form in self._by_key:
+                        mentions.extend(self._mentions_for(words, start, end, 4.0, form))
+                        break
+                    # a loose or fuzzy hit counts only for a long name or one the sentence places
+                    is_cued = len(form) >= 9 or form != joined or _has_strong_cue(words, start, end)
+                    if len(form) < 7 or not is_cued:
+                        continue
+                    key = self._loose.get(loose_key(form), "")
+                    if key:
+                        mentions.extend(self._mentions_for(words, start, end, 6.0, key))
+                        break
+                    choices = self._loose_choices.get(len(loose_key(form)), ())
+                    best = process.extractOne(loose_key(form), choices, scorer=fuzz.ratio, score_cutoff=ROMAN_MIN_SCORE)
+                    if best is not None:
+                        penalty = 100.0 - float(best[1]) + 8.0
+                        mentions.extend(self._mentions_for(words, start, end, penalty, self._loose[best[0]]))
+                        break
+        return mentions
+
     def _fuzzy_mentions(self, words: Sequence[str], covered: set[int]) -> list[_Mention]:
         """Misspellings: n-grams of uncovered, non-stop words against surfaces of similar length."""
         mentions: list[_Mention] = []
@@ -225,6 +276,15 @@ class PlaceFinder:
                 if best is not None:
                     mentions.extend(self._mentions_for(words, start, end, 100.0 - float(best[1]) + 5.0, best[0]))
         return mentions
+
+
+def _roman_forms(word: str) -> Iterator[str]:
+    """A romanised word without the case ending Kannada joins on, with and without its final vowel."""
+    match = _ROMAN_ENDING.search(word)
+    for form in (word, word[: match.start(1)] if match else word):
+        yield form
+        if form[-1:] in ("a", "u") and len(form) > 5:
+            yield form[:-1]
 
 
 # Words around a mention that say "the problem is here" or "this is just where I live / came from".
@@ -283,6 +343,13 @@ def problem_score(words: Sequence[str], start: int, end: int) -> float:
     if distances:
         score += 1.5 if min(distances) <= 3 else 0.75
     return score
+
+
+def _has_strong_cue(words: Sequence[str], start: int, end: int) -> bool:
+    """ "near", "at", "signal", ಬಳಿ, में right next to the mention; not the weak "ke", "me"."""
+    before = words[start - 1] if start >= 1 else ""
+    after = words[end] if end < len(words) else ""
+    return _BEFORE.get(before, 0.0) >= 1.0 or _AFTER.get(after, 0.0) >= 1.5
 
 
 def has_location_cue(words: Sequence[str], start: int, end: int) -> bool:
