@@ -86,6 +86,40 @@ def emergency_cue(normalised_text: str) -> Cue:
     return Cue.PHRASE if _PHRASE_RE.search(normalised_text) else Cue.NONE
 
 
+# A child in a missing-person post makes it an emergency whatever else the post says (taxonomy: "a missing
+# child"): an age under 16 next to a year word, or a word that only names a child.
+_CHILD_AGE = re.compile(
+    r"(?<![\d.,])(\d{1,2})\s*[-+]?\s*(?:yrs?|years?|yr|y/?o|year[- ]old|saal|sal|varsha|varshada|tuoi|thang)\b"
+    r"|\b(?:age|aged|umar|umr|vayassu)\s*[:\-]?\s*(\d{1,2})\b"
+    r"|\b(?:niece|nephew|son|daughter|sister|brother|sis|bro|boy|girl|beti|beta|magalu|maga)\s*\((\d{1,2})\)"
+    r"|\b(?:boy|girl|child|kid|ladka|ladki)\s+(?:of\s+)?(?:abt|about|around|approx|aged)\s*(\d{1,2})\b"
+    r"|(\d{1,2})\s*(?:साल|वर्ष|ವರ್ಷ)"
+)
+_CHILD_WORDS = re.compile(
+    r"\b(?:baby|toddler|infant|minor|kid|kids|child|children|schoolboy|schoolgirl|class \d{1,2} student"
+    r"|bachcha|baccha|bacha|bachchi|bacchi|magu|makkalu|chau be|be gai|be trai|con toi)\b"
+    r"|बच्चा|बच्ची|बच्चे|नाबालिग|ಮಗು|ಮಕ್ಕಳು|ಬಾಲಕ|ಬಾಲಕಿ"
+)
+_FOUND_SAFE = re.compile(
+    r"(?:was|is) found\b|(?:has|have) been found|\b(?:mila gaya|mil gay[ai]|sikkidd?(?:a|e|aa)[nrl]?e?)\b|da tim thay"
+    r"|मिल (?:गया|गई)|ಸಿಕ್ಕಿದ"
+)
+
+
+def names_a_child(normalised_text: str) -> bool:
+    """The post is about a child: "my son (13)", "15yrs", "4 yr old", "baby sister", बच्चा, ಮಗು."""
+    for match in _CHILD_AGE.finditer(normalised_text):
+        age = next(group for group in match.groups() if group)
+        if int(age) < 16:
+            return True
+    return _CHILD_WORDS.search(normalised_text) is not None
+
+
+def is_missing_child(normalised_text: str) -> bool:
+    """A missing-person post about a child who has not been found yet."""
+    return names_a_child(normalised_text) and _FOUND_SAFE.search(normalised_text) is None
+
+
 @dataclass(frozen=True)
 class EmergencyRule:
     """The model's probability needed for ``emergency``, by what the phrase layer saw."""

@@ -19,7 +19,7 @@ import numpy as np
 
 from classifiers.category import LinearModel
 from classifiers.features import MAX_MODEL_CHARS, FeatureSpace, StaticEmbedder, has_content, normalise
-from classifiers.flags import EmergencyRule, VipList, emergency_cue, is_vip
+from classifiers.flags import EmergencyRule, VipList, emergency_cue, is_missing_child, is_vip
 from classifiers.taxonomy import Category, Layer, layer_for
 
 logger = logging.getLogger(__name__)
@@ -134,7 +134,9 @@ class Classifier:
             if has_content(normalised[row]):
                 category = self._categories[int(best[row])]
                 confidence = float(category_probs[row, best[row]])
-                emergency = self._rule.decide(float(emergency_probs[row]), emergency_cue(normalised[row]))
+                emergency = emergency_for(
+                    category, float(emergency_probs[row]), normalised[row], self._rule
+                )
             else:
                 category, confidence, emergency = Category.OTHER, 1.0, False
             results.append(self._locate(post, texts[row], normalised[row], category, confidence, emergency))
@@ -165,6 +167,20 @@ class Classifier:
             place_lat=place.lat if place is not None else None,
             place_lon=place.lon if place is not None else None,
         )
+
+
+# Categories that ask for no police action: a post in them is no emergency whatever its words
+# ("a big salute to the crew who did CPR", news of a crash in another city, "how do I report an injury").
+_NEVER_EMERGENCY = frozenset({Category.APPRECIATION, Category.INFORMATION_REQUEST, Category.OTHER})
+
+
+def emergency_for(category: Category, probability: float, normalised_text: str, rule: EmergencyRule) -> bool:
+    """The emergency flag from the model's probability, the phrase layer and the category."""
+    if category in _NEVER_EMERGENCY:
+        return False
+    if category is Category.MISSING_PERSON and is_missing_child(normalised_text):
+        return True
+    return rule.decide(probability, emergency_cue(normalised_text))
 
 
 def _load_places(city_dir: Path) -> tuple[PlaceLookup | None, StationResolver | None]:

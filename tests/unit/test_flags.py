@@ -3,7 +3,9 @@ from __future__ import annotations
 import pytest
 
 from classifiers.features import normalise
-from classifiers.flags import Cue, EmergencyRule, VipList, emergency_cue, is_vip
+from classifiers.flags import Cue, EmergencyRule, VipList, emergency_cue, is_missing_child, is_vip
+from classifiers.pipeline import emergency_for
+from classifiers.taxonomy import Category
 
 
 @pytest.mark.parametrize(
@@ -92,3 +94,42 @@ def test_a_vip_list_built_directly_from_config_is_normalised_too() -> None:
 
 def test_an_empty_vip_list_makes_nobody_vip() -> None:
     assert not is_vip("CMofKarnataka", None, "RT @CMofKarnataka: hi", ("HMOIndia",), VipList())
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("plz help!! my sis 15yrs hasnt come from tuition in vijayanagar, its 9pm", True),
+        ("my niece (13) didn't return from school today", True),
+        ("We lost our 4 yr old at Lalbagh flower show near the glass house", True),
+        ("a boy abt 12 is sitting alone in our bus, says he ran away from home", True),
+        ("Please RT: 14 year old boy missing from Yelahanka since yesterday evening", True),  # "yesterday" is no relief
+        ("मेरा 8 साल का बच्चा पार्क से गायब है", True),
+        ("ನಮ್ಮ ಮಗು ಶಾಲೆಯಿಂದ ಮನೆಗೆ ಬಂದಿಲ್ಲ", True),
+        ("my son (21) has not come home for two days, phone switched off", False),  # an adult
+        ("the 10 year old boy who went missing was found at the bus stand, thank you", False),  # found
+        ("my brother missing since 3 days, last seen near Hebbal flyover", False),
+        ("my son is 25 years old and missing since Monday", False),
+    ],
+)
+def test_a_missing_child_not_yet_found_is_recognised(text: str, expected: bool) -> None:
+    assert is_missing_child(normalise(text)) is expected
+
+
+@pytest.mark.parametrize(
+    ("category", "probability", "text", "expected"),
+    [
+        # no police action asked for: never an emergency, whatever the words
+        (Category.APPRECIATION, 0.95, "salute to the Hoysala crew who did CPR when my neighbour collapsed", False),
+        (Category.OTHER, 0.9, "news: building collapsed in Pune, 4 injured", False),
+        (Category.INFORMATION_REQUEST, 0.9, "how do I report an accident where someone is injured?", False),
+        # a missing child is an emergency even when the model is unsure
+        (Category.MISSING_PERSON, 0.05, "my daughter 9 yrs not back from school", True),
+        (Category.MISSING_PERSON, 0.05, "my father 70 not back from the bank", False),
+        # otherwise the model and the phrase layer decide
+        (Category.ROAD_ACCIDENT, 0.3, "bike hit by a bus at silk board, he is bleeding", True),
+        (Category.ROAD_ACCIDENT, 0.3, "minor scrape at silk board, both of us are fine", False),
+    ],
+)
+def test_emergency_for_weighs_the_category(category: Category, probability: float, text: str, expected: bool) -> None:
+    assert emergency_for(category, probability, normalise(text), EmergencyRule()) is expected
