@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -209,13 +209,23 @@ def cases(
         return
     for row in rows:
         flags = "".join(f for f, on in (("E", row["emergency"]), ("V", row["vip"])) if on) or "-"
-        lead = next((a for a in row["assignments"] if a["role"] == "assignee"), None)
-        who = f"{lead['officer_id']}@{lead['unit']} ({lead['rule']})" if lead else "-"
         typer.echo(
             f"{row['docket'] or '#' + str(row['id']):>16}  {row['category']:<20} {flags:<2} "
-            f"{(row['station'] or 'desk'):<28} {row['status']:<10} {who:<44} {(row['posts'][0]['text'] if row['posts'] else '')[:70]!r}"
+            f"{(row['station'] or 'desk'):<28} {row['status']:<10} {_assignee(row['assignments']):<72} "
+            f"{(row['posts'][0]['text'] if row['posts'] else '')[:70]!r}"
         )
     typer.echo(f"{len(rows)} case(s)", err=True)
+
+
+def _assignee(assignments: list[dict[str, Any]]) -> str:
+    """``BCP0123 Sub-Inspector @blr-traffic-adugodi (on_duty)``: who holds the case (the open assignment, else
+    the latest: a reassigned case shows its new officer), as what, where, and the rule that chose them."""
+    held = [a for a in assignments if a["role"] == "assignee"]
+    lead = next((a for a in held if a["status"] == "open"), held[-1] if held else None)
+    if lead is None:
+        return "-"
+    rank = f" {lead['rank']}" if lead["rank"] else ""
+    return f"{lead['officer_id']}{rank} @{lead['unit']} ({lead['rule']})"
 
 
 def _placeholder_secrets(config: Path) -> dict[str, str]:

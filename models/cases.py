@@ -53,6 +53,7 @@ def list_cases(session: Session, *, status: str | None = None, station: str | No
             "assignments": [
                 {
                     "officer_id": a.officer_id,
+                    "rank": a.rank,
                     "unit": a.unit_id,
                     "role": a.role,
                     "rule": a.rule,

@@ -34,6 +34,7 @@ class Assignment(SQLModel, table=True):
     complaint_id: int = Field(foreign_key="complaint.id", index=True)
     docket: str = Field(max_length=32, index=True)
     officer_id: str | None = Field(default=None, max_length=32)  # None: the desk's queue or a referral
+    rank: str | None = Field(default=None, max_length=48)  # the officer's rank when assigned
     unit_id: str | None = Field(default=None, max_length=64)  # the officer's station or office
     station_id: str | None = Field(default=None, max_length=64, index=True)  # the responsible station
     role: str = Field(max_length=24)  # assignee / supervisor_copy / dcp_copy / desk / referral

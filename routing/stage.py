@@ -121,7 +121,8 @@ class RouteStage:
 
         if decision.outcome == "assigned":
             for r in decision.recipients:
-                session.add(row(officer_id=r.officer_id, unit_id=r.unit_id, role=r.role))
+                rank = self._ctx.org.officers[r.officer_id].rank
+                session.add(row(officer_id=r.officer_id, rank=rank, unit_id=r.unit_id, role=r.role))
             summary = self._summary(complaint, docket, decision, posts.get(complaint_id))
             intents = [i for r in decision.recipients for i in self._intents(complaint, summary, r, "assign")]
         else:
@@ -222,6 +223,7 @@ class RouteStage:
                         complaint_id=old.complaint_id,
                         docket=old.docket,
                         officer_id=new.officer_id if new else None,
+                        rank=self._ctx.org.officers[new.officer_id].rank if new else None,
                         unit_id=new.unit_id if new else self._ctx.org.desk_unit,
                         station_id=old.station_id,
                         role="assignee" if new else "desk",

@@ -194,7 +194,7 @@ def test_demo_once_routes_each_complaint_to_its_station_on_duty_and_notifies_eac
                 head = org.head(unit)
                 assert role in roles and head is not None and roles[role].officer_id == head.id, about
         for a in rows:  # one outbox row per recipient and channel, each sent
-            assert a.officer_id is not None
+            assert a.officer_id is not None and a.rank == org.officers[a.officer_id].rank, about
             mine = [m for m in messages if m.officer_id == a.officer_id]
             assert len(mine) == len(org.officers[a.officer_id].channels) >= 1, about
             assert {m.status for m in mine} == {"sent"}, about
