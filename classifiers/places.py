@@ -13,8 +13,9 @@ import logging
 import re
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
 import spacy
@@ -231,13 +232,15 @@ class PlaceFinder:
         letters: ಈಜಿಪುರದಲ್ಲಿ → "ijipura" ≈ Ejipura, ಬಸವೇಶ್ವರನಗರ → "basaveshvaranagara" ≈ Basaveshwara Nagar."""
         roman = [romanise(w) if i not in covered and gz.is_indic(w) else "" for i, w in enumerate(words)]
         mentions: list[_Mention] = []
+        if not any(roman):
+            return mentions
         for start in range(len(words)):
             joined = ""
             for end in range(start + 1, min(start + 3, len(words)) + 1):
                 if not roman[end - 1]:
                     break
                 joined += roman[end - 1]
-                for form in dict.fromkeys(_roman_forms(joined)):
+                for form in _roman_forms(joined):
                     if len(form) >= 5 and form in self._by_key:
                         mentions.extend(self._mentions_for(words, start, end, 4.0, form))
                         break
@@ -245,12 +248,13 @@ class PlaceFinder:
                     is_cued = len(form) >= 9 or form != joined or _has_strong_cue(words, start, end)
                     if len(form) < 7 or not is_cued:
                         continue
-                    key = self._loose.get(loose_key(form), "")
+                    loose = loose_key(form)
+                    key = self._loose.get(loose, "")
                     if key:
                         mentions.extend(self._mentions_for(words, start, end, 6.0, key))
                         break
-                    choices = self._loose_choices.get(len(loose_key(form)), ())
-                    best = process.extractOne(loose_key(form), choices, scorer=fuzz.ratio, score_cutoff=ROMAN_MIN_SCORE)
+                    choices = self._loose_choices.get(len(loose), ())
+                    best = process.extractOne(loose, choices, scorer=fuzz.ratio, score_cutoff=ROMAN_MIN_SCORE)
                     if best is not None:
                         penalty = 100.0 - float(best[1]) + 8.0
                         mentions.extend(self._mentions_for(words, start, end, penalty, self._loose[best[0]]))
@@ -278,13 +282,16 @@ class PlaceFinder:
         return mentions
 
 
-def _roman_forms(word: str) -> Iterator[str]:
+@lru_cache(maxsize=16384)
+def _roman_forms(word: str) -> tuple[str, ...]:
     """A romanised word without the case ending Kannada joins on, with and without its final vowel."""
     match = _ROMAN_ENDING.search(word)
+    forms: list[str] = []
     for form in (word, word[: match.start(1)] if match else word):
-        yield form
+        forms.append(form)
         if form[-1:] in ("a", "u") and len(form) > 5:
-            yield form[:-1]
+            forms.append(form[:-1])
+    return tuple(dict.fromkeys(forms))
 
 
 # Words around a mention that say "the problem is here" or "this is just where I live / came from".

@@ -47,6 +47,7 @@ _LOOSE = (("sh", "s"), ("th", "t"), ("dh", "d"), ("bh", "b"), ("kh", "k"), ("gh"
 _DOUBLE = re.compile(r"(.)\1+")
 
 
+@lru_cache(maxsize=65536)
 def loose_key(word: str) -> str:
     """A spelling-blind key for Latin letters: the aspirates, e/i, o/u, w/v and doubled letters that
     transliteration and English spellings disagree on are folded, and a final a or u dropped
