@@ -9,8 +9,12 @@ from __future__ import annotations
 import json
 import logging
 import math
+import multiprocessing
 import os
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,6 +113,36 @@ def output_record(raw_id: Any, result: Classification) -> dict[str, Any]:
     }
 
 
+_FORKED: Classifier | None = None  # the parent's classifier, inherited by forked workers
+
+
+def _classify_forked(posts: list[PostInput]) -> list[Classification]:
+    assert _FORKED is not None
+    return _FORKED.classify(posts)
+
+
+@contextmanager
+def _chunk_classifier(
+    classifier: Classifier, workers: int
+) -> Iterator[Callable[[list[PostInput]], Future[list[Classification]]]]:
+    """A ``submit(posts) -> Future`` running in this process, or in ``workers`` forked processes."""
+    global _FORKED
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        def run_here(posts: list[PostInput]) -> Future[list[Classification]]:
+            future: Future[list[Classification]] = Future()
+            future.set_result(classifier.classify(posts))
+            return future
+
+        yield run_here
+        return
+    _FORKED = classifier
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            yield lambda posts: pool.submit(_classify_forked, posts)
+    finally:
+        _FORKED = None
+
+
 def _numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
     with path.open(encoding="utf-8", errors="replace") as handle:
         for number, line in enumerate(handle, start=1):
@@ -116,8 +150,14 @@ def _numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
                 yield number, line
 
 
-def classify_jsonl(in_path: Path, out_path: Path, classifier: Classifier, *, show_progress: bool) -> BatchReport:
-    """Classify every line of ``in_path`` into ``out_path`` (written whole, then moved into place)."""
+def classify_jsonl(
+    in_path: Path, out_path: Path, classifier: Classifier, *, show_progress: bool, workers: int = 1
+) -> BatchReport:
+    """Classify every line of ``in_path`` into ``out_path`` (written whole, then moved into place).
+
+    With ``workers`` > 1 the chunks are classified by that many forked processes sharing the loaded
+    models (copy-on-write); the output keeps the input's order either way.
+    """
     total = sum(1 for _ in _numbered_lines(in_path)) if show_progress else None
     bad: list[BadLine] = []
     n_read = n_written = 0
@@ -125,17 +165,24 @@ def classify_jsonl(in_path: Path, out_path: Path, classifier: Classifier, *, sho
     with (
         partial.open("w", encoding="utf-8") as out,
         tqdm(total=total, disable=not show_progress, unit="post", desc="classify") as progress,
+        _chunk_classifier(classifier, workers) as submit,
     ):
+        pending: deque[tuple[list[Any], Future[list[Classification]]]] = deque()
         chunk: list[tuple[Any, PostInput]] = []
 
-        def flush() -> None:
+        def write(ids: list[Any], results: list[Classification]) -> None:
             nonlocal n_written
-            results = classifier.classify([post for _, post in chunk])
-            for (raw_id, _), result in zip(chunk, results, strict=True):
+            for raw_id, result in zip(ids, results, strict=True):
                 out.write(json.dumps(output_record(raw_id, result), ensure_ascii=False) + "\n")
-            n_written += len(chunk)
-            progress.update(len(chunk))
+            n_written += len(ids)
+            progress.update(len(ids))
+
+        def flush() -> None:
+            pending.append(([raw_id for raw_id, _ in chunk], submit([post for _, post in chunk])))
             chunk.clear()
+            while len(pending) > 2 * workers:  # bounded: a huge input never sits in memory whole
+                ids, future = pending.popleft()
+                write(ids, future.result())
 
         for number, line in _numbered_lines(in_path):
             n_read += 1
@@ -148,6 +195,9 @@ def classify_jsonl(in_path: Path, out_path: Path, classifier: Classifier, *, sho
                 flush()
         if chunk:
             flush()
+        while pending:
+            ids, future = pending.popleft()
+            write(ids, future.result())
     os.replace(partial, out_path)
     logger.info("classified %d of %d posts from %s (%d bad lines)", n_written, n_read, in_path, len(bad))
     return BatchReport(n_read, n_written, tuple(bad))

@@ -180,6 +180,24 @@ def test_classify_jsonl_writes_good_lines_and_reports_bad_ones(classifier: Class
     assert "outside" in report.bad_lines[2].error
 
 
+def test_classify_jsonl_with_two_workers_writes_the_same_lines_in_input_order(
+    classifier: Classifier, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("classifiers.batch.CHUNK_SIZE", 7)  # many chunks in flight at once
+    texts = ["bike stolen near silk board", "huge jam at junction", "thank you police", "", "🙏", "chain snatched"]
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        "".join(json.dumps({"id": i, "text": texts[i % len(texts)] + f" #{i}"}) + "\n" for i in range(100)),
+        encoding="utf-8",
+    )
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    classify_jsonl(source, one, classifier, show_progress=False, workers=1)
+    report = classify_jsonl(source, two, classifier, show_progress=False, workers=2)
+    assert report.n_written == 100 and report.is_ok
+    assert two.read_text(encoding="utf-8") == one.read_text(encoding="utf-8")
+    assert [json.loads(line)["id"] for line in two.read_text(encoding="utf-8").splitlines()] == list(range(100))
+
+
 def test_the_committed_model_loads_and_reads_several_languages() -> None:
     trained = Classifier.load(ARTIFACTS, Path("/nonexistent"), VipList())
     texts = {
