@@ -96,12 +96,13 @@ class PlaceFinder:
         self._loose: dict[str, str] = {}
         for key in sorted({k for group in by_size.values() for k in group}, key=lambda k: (len(k), k)):
             self._loose.setdefault(loose_key(key), key)
-        loose_by_size: dict[int, set[str]] = defaultdict(set)
+        loose_by_size: dict[tuple[str, int], set[str]] = defaultdict(set)
         for loose in self._loose:
-            loose_by_size[len(loose)].add(loose)
-        self._loose_choices: dict[int, list[str]] = {
-            size: sorted(k for delta in range(-1, 2) for k in loose_by_size.get(size + delta, ()))
-            for size in range(1, max(loose_by_size, default=0) + 2)
+            loose_by_size[(_initial(loose), len(loose))].add(loose)
+        # for a loose key of length n: the keys of length n-1..n+1 that start alike (any vowel with any vowel)
+        self._loose_choices: dict[tuple[str, int], list[str]] = {
+            (first, size): sorted(k for delta in range(-1, 2) for k in loose_by_size.get((first, size + delta), ()))
+            for first, size in {(f, n + d) for f, n in loose_by_size for d in range(-1, 2)}
         }
         # For a query of length n, the surfaces of length n-2..n+2 with the same first letter.
         self._fuzzy_choices: dict[tuple[str, int], list[str]] = {
@@ -240,12 +241,13 @@ class PlaceFinder:
                 if not roman[end - 1]:
                     break
                 joined += roman[end - 1]
+                has_ending = _ROMAN_ENDING.search(joined) is not None  # ಈಜಿಪುರದಲ್ಲಿ: "in Ejipura"
                 for form in _roman_forms(joined):
                     if len(form) >= 5 and form in self._by_key:
                         mentions.extend(self._mentions_for(words, start, end, 4.0, form))
                         break
                     # a loose or fuzzy hit counts only for a long name or one the sentence places
-                    is_cued = len(form) >= 9 or form != joined or _has_strong_cue(words, start, end)
+                    is_cued = len(form) >= 9 or has_ending or _has_strong_cue(words, start, end)
                     if len(form) < 7 or not is_cued:
                         continue
                     loose = loose_key(form)
@@ -253,7 +255,7 @@ class PlaceFinder:
                     if key:
                         mentions.extend(self._mentions_for(words, start, end, 6.0, key))
                         break
-                    choices = self._loose_choices.get(len(loose), ())
+                    choices = self._loose_choices.get((_initial(loose), len(loose)), ())
                     best = process.extractOne(loose, choices, scorer=fuzz.ratio, score_cutoff=ROMAN_MIN_SCORE)
                     if best is not None:
                         penalty = 100.0 - float(best[1]) + 8.0
@@ -280,6 +282,11 @@ class PlaceFinder:
                 if best is not None:
                     mentions.extend(self._mentions_for(words, start, end, 100.0 - float(best[1]) + 5.0, best[0]))
         return mentions
+
+
+def _initial(loose: str) -> str:
+    """Vowels at the start of a name are the least stable letter across scripts: ಈಜಿಪುರ → "ijipura"."""
+    return "aeiou" if loose[:1] in ("a", "e", "i", "o", "u") else loose[:1]
 
 
 @lru_cache(maxsize=16384)
