@@ -69,6 +69,16 @@ def assignment_message(case: CaseSummary, *, role: str, officer_name: str, tz: Z
     return subject[:300], "\n".join(lines)
 
 
+def digest_message(officer_name: str, messages: Sequence[tuple[str, str]]) -> tuple[str, str]:
+    """Subject and body of one message carrying several case messages (subject, body) to one officer."""
+    subject = f"{len(messages)} cases for you: " + "; ".join(s for s, _ in messages)
+    if len(subject) > 300:
+        subject = subject[:299] + "…"
+    parts = [f"{officer_name}: {len(messages)} case messages in this digest."]
+    parts += [f"{number}. {s}\n{body}" for number, (s, body) in enumerate(messages, start=1)]
+    return subject, "\n\n---\n\n".join(parts)
+
+
 def desk_alert_message(
     *, docket: str | None, officer_id: str, officer_name: str, channel: str, error: str, case_url: str | None
 ) -> tuple[str, str]:

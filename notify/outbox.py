@@ -9,23 +9,26 @@ transaction *before* Apprise is called and ``sent`` right after. A crash between
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from models.routing import OutboxMessage
 
 INTERRUPTED = "interrupted while sending: delivery unknown"
 INSERT_CHUNK = 200
+EMERGENCY_PRIORITY = 2  # the priority of an emergency's messages: never held for a digest
 
 
 @dataclass(frozen=True)
 class Intent:
-    """One message to send once; ``key`` names the intent, e.g. ``assign:{complaint}:{officer}:{channel}``."""
+    """One message to send once; ``key`` names the intent, e.g. ``assign:{complaint}:{officer}:{channel}``.
+    ``due_at``: not before then (a digest window's end); None: at once."""
 
     key: str
     purpose: str
@@ -35,6 +38,7 @@ class Intent:
     subject: str
     body: str
     priority: int = 0
+    due_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class Claimed:
     body: str
     attempts: int
     last_error: str | None = None
+    priority: int = 0
 
 
 def enqueue(session: Session, intents: Sequence[Intent], *, now: datetime) -> int:
@@ -69,7 +74,7 @@ def enqueue(session: Session, intents: Sequence[Intent], *, now: datetime) -> in
             "priority": i.priority,
             "status": "pending",
             "attempts": 0,
-            "next_attempt_at": now,
+            "next_attempt_at": i.due_at or now,
             "created_at": now,
         }
         for i in intents
@@ -96,6 +101,39 @@ def claim_due(session: Session, *, now: datetime, limit: int) -> list[Claimed]:
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    return _mark_sending(session, statement, now)
+
+
+def claim_due_for(
+    session: Session,
+    *,
+    officer_id: str,
+    channel_index: int,
+    purposes: Collection[str],
+    below_priority: int,
+    now: datetime,
+    limit: int,
+) -> list[Claimed]:
+    """Like :func:`claim_due`, only one officer's channel's messages of these purposes and below this
+    priority: the rest of a digest that did not fit in the batch."""
+    statement = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.status == "pending",
+            OutboxMessage.next_attempt_at <= now,
+            OutboxMessage.officer_id == officer_id,
+            OutboxMessage.channel_index == channel_index,
+            OutboxMessage.purpose.in_(list(purposes)),  # type: ignore[attr-defined]
+            OutboxMessage.priority < below_priority,
+        )
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)  # type: ignore[arg-type]
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return _mark_sending(session, statement, now)
+
+
+def _mark_sending(session: Session, statement: SelectOfScalar[OutboxMessage], now: datetime) -> list[Claimed]:
     claimed = []
     for row in session.exec(statement).all():
         row.status, row.claimed_at, row.attempts = "sending", now, row.attempts + 1
@@ -170,4 +208,5 @@ def _claimed(row: OutboxMessage) -> Claimed:
         row.body,
         row.attempts,
         row.last_error,
+        row.priority,
     )

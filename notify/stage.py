@@ -3,12 +3,15 @@
 Each message is claimed (marked ``sending``) and committed before it is sent, then marked ``sent``
 or scheduled again with backoff; after ``max_attempts`` it is ``failed`` and the social-media desk
 gets a message saying so (a failed desk alert is only logged and audited, never alerted on again).
-See :mod:`notify.outbox` for what happens to a message interrupted by a crash mid-send.
+See :mod:`notify.outbox` for what happens to a message interrupted by a crash mid-send. An officer in
+digest mode gets the messages due for one channel in one send (:mod:`notify.digest`); each message
+keeps its own row, attempts and outcome.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
@@ -17,11 +20,14 @@ from sqlmodel import Session
 from models.db import session_scope
 from models.mentions import audit
 from models.tables import Complaint
-from notify.messages import desk_alert_message
+from notify.digest import DIGEST_PURPOSES, MAX_DIGEST_MESSAGES, is_digestible, plan_sends
+from notify.messages import desk_alert_message, digest_message
 from notify.outbox import (
+    EMERGENCY_PRIORITY,
     Claimed,
     Intent,
     claim_due,
+    claim_due_for,
     enqueue,
     fail_interrupted,
     mark_attempt_failed,
@@ -45,7 +51,7 @@ class NotifyStage:
         self._sender: Sender = sender if sender is not None else AppriseSender()
 
     def run(self, engine: Engine, now: datetime) -> dict[str, int]:
-        counts = {"notified": 0, "notify_failed": 0, "notify_retrying": 0}
+        counts = {"notified": 0, "notify_failed": 0, "notify_retrying": 0}  # messages (outbox rows), not sends
         with session_scope(engine) as session:
             for message in fail_interrupted(session, now=now, timeout_s=self._settings.sending_timeout_s):
                 logger.warning("outbox %s (%s) was interrupted mid-send; not resent", message.id, message.purpose)
@@ -54,62 +60,90 @@ class NotifyStage:
         while True:
             with session_scope(engine) as session:  # committed before anything is sent
                 batch = claim_due(session, now=now, limit=self._settings.batch_size)
+                sends = plan_sends(batch, self._digest_every_min)
+                if len(batch) == self._settings.batch_size:
+                    self._claim_rest_of_digests(session, sends, now)
             if not batch:
                 return counts
-            for message in batch:
-                is_sent, error = self._deliver(message)
+            for send in sends:
+                is_sent, error = self._deliver(send)
                 with session_scope(engine) as session:
-                    if is_sent:
-                        mark_sent(session, message.id, now=now)
-                        audit(
-                            session,
-                            "notify.sent",
-                            "outbox",
-                            message.id,
-                            at=now,
-                            officer=message.officer_id,
-                            complaint=message.complaint_id,
-                            purpose=message.purpose,
-                        )
-                        counts["notified"] += 1
-                        continue
-                    delay_s = retry_delay_s(
-                        message.attempts,
-                        initial_s=self._settings.backoff_initial_s,
-                        max_s=self._settings.backoff_max_s,
-                    )
-                    max_attempts = self._settings.max_attempts if error != NOT_CONFIGURED else message.attempts
-                    if mark_attempt_failed(
-                        session, message, error, now=now, max_attempts=max_attempts, delay_s=delay_s
-                    ):
-                        self._failed_for_good(session, message, error, now)
-                        counts["notify_failed"] += 1
-                    else:
-                        counts["notify_retrying"] += 1
+                    for message in send:
+                        counts[self._record(session, message, is_sent, error, now)] += 1
 
-    def _deliver(self, message: Claimed) -> tuple[bool, str]:
-        officer = self._org.officers.get(message.officer_id)
-        if officer is None or message.channel_index >= len(officer.channels):
+    def _digest_every_min(self, officer_id: str) -> int:
+        officer = self._org.officers.get(officer_id)
+        return officer.digest_every_min if officer is not None else 0
+
+    def _claim_rest_of_digests(self, session: Session, sends: list[list[Claimed]], now: datetime) -> None:
+        """A full batch may have cut a digest short: its officer's other due messages join it now."""
+        for send in sends:
+            first = send[0]
+            every_min = self._digest_every_min(first.officer_id)
+            room = MAX_DIGEST_MESSAGES - len(send)
+            if room > 0 and is_digestible(purpose=first.purpose, priority=first.priority, every_min=every_min):
+                send += claim_due_for(
+                    session,
+                    officer_id=first.officer_id,
+                    channel_index=first.channel_index,
+                    purposes=DIGEST_PURPOSES,
+                    below_priority=EMERGENCY_PRIORITY,
+                    now=now,
+                    limit=room,
+                )
+
+    def _record(self, session: Session, message: Claimed, is_sent: bool, error: str, now: datetime) -> str:
+        """Mark the message sent, or due again, or failed for good (the desk told); the count it adds to."""
+        if is_sent:
+            mark_sent(session, message.id, now=now)
+            audit(
+                session,
+                "notify.sent",
+                "outbox",
+                message.id,
+                at=now,
+                officer=message.officer_id,
+                complaint=message.complaint_id,
+                purpose=message.purpose,
+            )
+            return "notified"
+        delay_s = retry_delay_s(
+            message.attempts, initial_s=self._settings.backoff_initial_s, max_s=self._settings.backoff_max_s
+        )
+        max_attempts = self._settings.max_attempts if error != NOT_CONFIGURED else message.attempts
+        if mark_attempt_failed(session, message, error, now=now, max_attempts=max_attempts, delay_s=delay_s):
+            self._failed_for_good(session, message, error, now)
+            return "notify_failed"
+        return "notify_retrying"
+
+    def _deliver(self, send: Sequence[Claimed]) -> tuple[bool, str]:
+        """Send one message, or several to one officer's channel as one digest."""
+        first = send[0]
+        officer = self._org.officers.get(first.officer_id)
+        if officer is None or first.channel_index >= len(officer.channels):
             logger.warning(
                 "outbox %s: officer %s channel %d is no longer configured",
-                message.id,
-                message.officer_id,
-                message.channel_index,
+                first.id,
+                first.officer_id,
+                first.channel_index,
             )
             return False, NOT_CONFIGURED
+        subject, body = first.subject, first.body
+        if len(send) > 1:
+            subject, body = digest_message(f"{officer.rank} {officer.name}", [(m.subject, m.body) for m in send])
         redirect = self._settings.redirect_url
-        url = redirect_target(redirect, officer.id) if redirect else officer.channels[message.channel_index].reveal()
+        url = redirect_target(redirect, officer.id) if redirect else officer.channels[first.channel_index].reveal()
         try:
-            is_sent = self._sender.send(url, message.subject, message.body)
+            is_sent = self._sender.send(url, subject, body)
         except Exception as exc:  # a sender bug must cost this message an attempt, not stop the batch
-            logger.exception("outbox %s: sending raised", message.id)
+            logger.exception("outbox %s: sending raised", first.id)
             return False, f"sender raised {type(exc).__name__}"
         logger.info(
             "notify %s via %s:// (%s, attempt %d): %s",
-            message.officer_id,
+            first.officer_id,
             scheme_of(url),
-            message.purpose,
-            message.attempts,
+            f"digest of {len(send)}" if len(send) > 1 else first.purpose,
+            first.attempts,
             "sent" if is_sent else "refused",
         )
         return is_sent, "" if is_sent else f"the {scheme_of(url)} service refused or could not be reached"

@@ -1,6 +1,7 @@
 """Officers, supervising offices and the chain of command above every station.
 
-A deployment's people folder holds ``officers.csv`` (id, name, rank, unit_id, role, status, channels),
+A deployment's people folder holds ``officers.csv`` (id, name, rank, unit_id, role, status, channels, and
+optionally digest_every_min: non-emergency messages batched per window of that many minutes, 0 = at once),
 ``offices.csv`` (id, name, kind, parent_id: ACP/DCP offices, the commissioner, the social-media desk),
 ``supervisors.csv`` (unit_id, supervisor_id: the parent of a unit that ``stations.csv`` leaves without
 one, such as every law-and-order station) and ``rosters.csv`` (see :mod:`routing.rosters`).
@@ -26,6 +27,7 @@ ROUTING_LAYERS = frozenset({"traffic", "law_order"})  # stations that take cases
 OFFICE_KINDS = frozenset({"acp", "dcp", "commissioner", "desk"})
 OFFICER_STATUSES = frozenset({"active", "transferred", "inactive", "on_leave"})
 HEAD_ROLES = ("in_charge", "head")
+MAX_DIGEST_MIN = 24 * 60
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -46,6 +48,7 @@ class Officer:
     role: str  # in_charge / head / duty / desk / ...
     status: str = "active"
     channels: tuple[Secret, ...] = ()
+    digest_every_min: int = 0  # 0: each message at once; else non-emergency messages batched per window
 
     @property
     def is_active(self) -> bool:
@@ -204,7 +207,8 @@ def _roster_problems(org: Organisation) -> list[str]:
 def read_officers(path: Path, environ: Mapping[str, str]) -> tuple[dict[str, Officer], list[str]]:
     officers: dict[str, Officer] = {}
     problems: list[str] = []
-    for number, row in _rows(path, ("id", "name", "rank", "unit_id", "role", "status", "channels"), problems):
+    columns = ("id", "name", "rank", "unit_id", "role", "status", "channels")
+    for number, row in _rows(path, columns, problems, optional=("digest_every_min",)):
         where = f"{path.name}, row {number}"
         officer_id, unit_id, status = row["id"], row["unit_id"], row["status"] or "active"
         if not officer_id or not row["name"]:
@@ -226,8 +230,12 @@ def read_officers(path: Path, environ: Mapping[str, str]) -> tuple[dict[str, Off
                 problems.append(f"{where}: environment variable(s) {', '.join(missing)} not set ({officer_id})")
                 continue
             channels.append(Secret(_ENV_REF.sub(lambda m: environ[m.group(1)], url)))
+        digest = row["digest_every_min"] or "0"
+        if not digest.isdecimal() or int(digest) > MAX_DIGEST_MIN:
+            problems.append(f"{where}: digest_every_min {digest!r} is not a whole number of minutes 0–{MAX_DIGEST_MIN}")
+            digest = "0"
         officers[officer_id] = Officer(
-            officer_id, row["name"], row["rank"], unit_id, row["role"] or "duty", status, tuple(channels)
+            officer_id, row["name"], row["rank"], unit_id, row["role"] or "duty", status, tuple(channels), int(digest)
         )
     return officers, problems
 
@@ -275,7 +283,10 @@ def load_organisation(
     return org
 
 
-def _rows(path: Path, columns: Sequence[str], problems: list[str]) -> list[tuple[int, dict[str, str]]]:
+def _rows(
+    path: Path, columns: Sequence[str], problems: list[str], *, optional: Sequence[str] = ()
+) -> list[tuple[int, dict[str, str]]]:
+    """The rows as cleaned strings (an ``optional`` column the file lacks reads as empty)."""
     try:
         with path.open(newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle)
@@ -283,7 +294,8 @@ def _rows(path: Path, columns: Sequence[str], problems: list[str]) -> list[tuple
             if missing:
                 problems.append(f"{path}: missing column(s) {', '.join(missing)}")
                 return []
-            return [(n, {c: (row.get(c) or "").strip() for c in columns}) for n, row in enumerate(reader, start=2)]
+            wanted = (*columns, *optional)
+            return [(n, {c: (row.get(c) or "").strip() for c in wanted}) for n, row in enumerate(reader, start=2)]
     except OSError as exc:
         problems.append(f"cannot read {path}: {exc.strerror}")
         return []

@@ -24,8 +24,9 @@ from models.db import session_scope
 from models.mentions import audit
 from models.routing import Assignment, next_dockets, open_assignments_of, open_load
 from models.tables import Complaint, Mention
+from notify.digest import is_digestible, window_end
 from notify.messages import CameraLine, CaseSummary, assignment_message
-from notify.outbox import Intent, enqueue
+from notify.outbox import EMERGENCY_PRIORITY, Intent, enqueue
 from notify.settings import parse_notify
 from notify.stage import NotifyStage
 from routing.cameras import Camera, cameras_near, read_cameras
@@ -124,7 +125,7 @@ class RouteStage:
                 rank = self._ctx.org.officers[r.officer_id].rank
                 session.add(row(officer_id=r.officer_id, rank=rank, unit_id=r.unit_id, role=r.role))
             summary = self._summary(complaint, docket, decision, posts.get(complaint_id))
-            intents = [i for r in decision.recipients for i in self._intents(complaint, summary, r, "assign")]
+            intents = [i for r in decision.recipients for i in self._intents(complaint, summary, r, "assign", now)]
         else:
             is_closed = decision.outcome == "closed"
             session.add(
@@ -178,14 +179,20 @@ class RouteStage:
             case_url=self._ctx.case_url(docket),
         )
 
-    def _intents(self, complaint: Complaint, summary: CaseSummary, r: Recipient, purpose: str) -> list[Intent]:
+    def _intents(
+        self, complaint: Complaint, summary: CaseSummary, r: Recipient, purpose: str, now: datetime
+    ) -> list[Intent]:
+        """One message per channel of the recipient; held to the digest window's end if they want digests."""
         officer = self._ctx.org.officers[r.officer_id]
         role = "reassign" if purpose == "reassign" else r.role
         subject, body = assignment_message(
             summary, role=role, officer_name=f"{officer.rank} {officer.name}", tz=self._ctx.org.tz
         )
         kind = purpose if purpose == "reassign" or r.role == "assignee" else "copy"
-        priority = 2 if complaint.is_emergency else 1 if complaint.is_vip else 0
+        priority = EMERGENCY_PRIORITY if complaint.is_emergency else 1 if complaint.is_vip else 0
+        due_at = None
+        if is_digestible(purpose=kind, priority=priority, every_min=officer.digest_every_min):
+            due_at = window_end(now, officer.digest_every_min, self._ctx.org.tz)
         assert complaint.id is not None
         return [
             Intent(
@@ -197,6 +204,7 @@ class RouteStage:
                 subject,
                 body,
                 priority,
+                due_at,
             )
             for index in range(len(officer.channels))
         ]
@@ -239,7 +247,7 @@ class RouteStage:
                 else:
                     load[new.officer_id] = load.get(new.officer_id, 0) + 1
                     summary = self._summary(complaint, old.docket, decision, posts.get(old.complaint_id))
-                    enqueue(session, self._intents(complaint, summary, new, "reassign"), now=now)
+                    enqueue(session, self._intents(complaint, summary, new, "reassign", now), now=now)
                 audit(
                     session,
                     "complaint.reassigned",
