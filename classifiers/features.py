@@ -23,6 +23,8 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from classifiers.romanise import romanise
+
 MAX_MODEL_CHARS = 2000
 """Longer posts are cut before normalisation: a 50,000-character paste costs no more than a long post."""
 
@@ -51,76 +53,6 @@ def _fold_latin(text: str) -> str:
         return text
     decomposed = unicodedata.normalize("NFD", text.translate(_FOLD_EXTRA))
     return unicodedata.normalize("NFC", _LATIN_DIACRITICS.sub("", decomposed))
-
-
-_DEVANAGARI_CONSONANTS = (
-    "k kh g gh n ch chh j jh n t th d dh n t th d dh n n p f b bh m y r r l l l v sh sh s h".split()
-)  # U+0915..U+0939
-_DEVANAGARI_NUKTA = {0x958: "q", 0x959: "kh", 0x95A: "g", 0x95B: "z", 0x95C: "r", 0x95D: "rh", 0x95E: "f", 0x95F: "y"}
-# Independent vowels U+0905..U+0914 and vowel signs U+093E..U+094C, Hindi (Hinglish) spelling.
-_HINDI_VOWELS = "a a i i u u ri l e e e ai o o o au".split()
-_HINDI_SIGNS = "a i i u u ri ri e e e ai o o o au".split()
-# Kannada is laid out like Devanagari, 0x380 further on; Kanglish writes long vowels doubled.
-_KANNADA_VOWELS = "a aa i ee u oo ri l e e e ai o o o au".split()
-_KANNADA_SIGNS = "aa i ee u oo ri ri e e e ai o o o au".split()
-_KANNADA_OFFSET = 0x380
-_INDIC_SILENT = frozenset("\u093c\u0cbc\u200c\u200d")  # nukta, zero-width (non-)joiner
-
-
-def _indic_letter(code: int) -> tuple[str, str] | None:
-    """(kind, Latin) for a Devanagari or Kannada code point: kind c(onsonant), s(ign), v(owel), m(ark)."""
-    kannada = 0x0C80 <= code <= 0x0CFF
-    if kannada:
-        code -= _KANNADA_OFFSET
-    if not 0x0900 <= code <= 0x097F:
-        return None
-    vowels, signs = (_KANNADA_VOWELS, _KANNADA_SIGNS) if kannada else (_HINDI_VOWELS, _HINDI_SIGNS)
-    if 0x915 <= code <= 0x939:
-        return "c", _DEVANAGARI_CONSONANTS[code - 0x915]
-    if code in _DEVANAGARI_NUKTA:
-        return "c", _DEVANAGARI_NUKTA[code]
-    if 0x905 <= code <= 0x914:
-        return "v", vowels[code - 0x905]
-    if 0x93E <= code <= 0x94C:
-        return "s", signs[code - 0x93E]
-    if code in (0x901, 0x902):
-        return "m", "n"
-    if code == 0x903:
-        return "m", "h"
-    if 0x966 <= code <= 0x96F:
-        return "m", str(code - 0x966)
-    if code == 0x94D:
-        return "virama", ""
-    return "m", ""
-
-
-def romanise(word: str) -> str:
-    """Devanagari or Kannada → the Latin spelling people use in Hinglish / Kanglish ("चोरी" → "chori",
-    "ಕಳ್ಳತನ" → "kallatana"), so the char n-grams of both spellings meet. Other characters pass through."""
-    out: list[str] = []
-    pending_a = False
-    kannada = any(0x0C80 <= ord(c) <= 0x0CFF for c in word)
-    for char in word:
-        if char in _INDIC_SILENT:
-            continue
-        letter = _indic_letter(ord(char))
-        if letter is None:
-            if pending_a:
-                out.append("a")
-            pending_a = False
-            out.append(char)
-            continue
-        kind, latin = letter
-        if kind in ("s", "virama"):
-            pending_a = False
-        elif pending_a:
-            out.append("a")
-            pending_a = False
-        out.append(latin)
-        pending_a = kind == "c"
-    if pending_a and kannada:  # Hindi drops the final inherent vowel ("chor"), Kannada keeps it ("kalla")
-        out.append("a")
-    return "".join(out)
 
 
 def _with_romanised(text: str) -> str:

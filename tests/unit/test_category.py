@@ -14,8 +14,8 @@ from classifiers.features import (
     Glossary,
     has_content,
     normalise,
-    romanise,
 )
+from classifiers.romanise import romanise
 
 GLOSSARY = Glossary.read_tsv(Path(__file__).resolve().parents[2] / "classifiers" / "artifacts" / "glossary.tsv")
 
