@@ -151,6 +151,9 @@ def classify(
         Path, typer.Option("--output", "-o", help="JSONL: id, category, emergency, vip, place, station, confidence")
     ],
     config: ConfigOption = DEFAULT_CONFIG,
+    workers: Annotated[
+        int, typer.Option(help="processes classifying at once; 0: one per core (at most 4) for inputs of 1,000+ lines")
+    ] = 0,
 ) -> None:
     """Classify posts from a file; bad lines are reported with their numbers (exit 1), the rest written."""
     configure_logging()
@@ -159,7 +162,16 @@ def classify(
     if not input_path.is_file():
         typer.echo(f"no such input file: {input_path}", err=True)
         raise typer.Exit(2)
-    report = classify_jsonl(input_path, output_path, _classifier(config), show_progress=sys.stderr.isatty())  # type: ignore[arg-type]
+    if workers < 0:
+        typer.echo("--workers must be 0 (automatic) or more", err=True)
+        raise typer.Exit(2)
+    if workers == 0:
+        with input_path.open("rb") as handle:
+            is_large = sum(1 for _ in handle) >= 1000
+        workers = min(4, os.cpu_count() or 1) if is_large else 1
+    report = classify_jsonl(
+        input_path, output_path, _classifier(config), show_progress=sys.stderr.isatty(), workers=workers  # type: ignore[arg-type]
+    )
     typer.echo(report.format(), err=True)
     if not report.is_ok:
         raise typer.Exit(1)
