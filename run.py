@@ -205,14 +205,16 @@ def cases(
     as_json: Annotated[bool, typer.Option("--json", help="one JSON document: every case with its posts")] = False,
     status: Annotated[str | None, typer.Option("--status", help="only cases in this status")] = None,
     station: Annotated[str | None, typer.Option("--station", help="only cases of this station id")] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="read the demo's database (var/demo.db)")] = False,
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
-    """List cases for the desk and for scripts."""
+    """List cases for the desk and for scripts (the deployment's database, or the demo's with --demo)."""
     from models.cases import list_cases
     from models.db import session_scope
+    from monitor.demo import demo_database_url
 
     settings = _settings(config, environ={**_placeholder_secrets(config), **os.environ})
-    engine = make_engine(settings.database_url)
+    engine = make_engine(demo_database_url(os.environ) if demo else settings.database_url)
     migrate(engine)
     with session_scope(engine) as session:
         rows = list_cases(session, status=status, station=station)

@@ -75,6 +75,11 @@ def shift_to_now(posts: Sequence[ScenarioPost], now: datetime) -> list[ScenarioP
     ]
 
 
+def demo_database_url(environ: Mapping[str, str]) -> str:
+    """The demo's database: ``DATABASE_URL`` when set, else ``var/demo.db`` (never the deployment's)."""
+    return environ.get("DATABASE_URL") or f"sqlite:///{ROOT / 'var' / 'demo.db'}"
+
+
 def run_demo(
     config: Path,
     *,
@@ -93,7 +98,7 @@ def run_demo(
         raise DemoError(str(exc)) from exc
     except OSError as exc:
         raise DemoError(f"cannot read the scenario {scenario_path}: {exc.strerror}") from exc
-    url = database_url or environ.get("DATABASE_URL") or f"sqlite:///{ROOT / 'var' / 'demo.db'}"
+    url = database_url or demo_database_url(environ)
     engine = make_engine(url)
     migrate(engine)
 
