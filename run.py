@@ -139,7 +139,7 @@ def _classifier(config: Path) -> object:
     from monitor.stages import ARTIFACTS_DIR
 
     settings = _settings(config, environ={**_placeholder_secrets(config), **os.environ})
-    return Classifier.load(ARTIFACTS_DIR, settings.data_dir, VipList(settings.vip_handles, settings.vip_page_ids))
+    return Classifier.load(ARTIFACTS_DIR, settings.data_dir / settings.city, VipList(settings.vip_handles, settings.vip_page_ids))
 
 
 @app.command()
@@ -194,10 +194,15 @@ def evaluate(config: ConfigOption = DEFAULT_CONFIG) -> None:
     configure_logging()
     from classifiers.corpus import load_corpus, split_corpus
     from classifiers.evaluate import evaluate as evaluate_model
+    from classifiers.evaluate import gazetteer_sweep
 
     heldout = split_corpus(load_corpus(ROOT / "data" / "corpus")).heldout
-    report = evaluate_model(_classifier(config), heldout, places_csv=ROOT / "data" / "bengaluru" / "places.csv")  # type: ignore[arg-type]
+    classifier = _classifier(config)
+    places_csv = ROOT / "data" / "bengaluru" / "places.csv"
+    report = evaluate_model(classifier, heldout, places_csv=places_csv)  # type: ignore[arg-type]
     typer.echo(report.format())
+    typer.echo("")
+    typer.echo(gazetteer_sweep(classifier, places_csv).format())  # type: ignore[arg-type]
 
 
 @app.command()

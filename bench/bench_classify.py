@@ -56,7 +56,7 @@ def load_system(name: str, baseline_path: Path) -> Any:
     from classifiers.flags import VipList
     from classifiers.pipeline import Classifier, PostInput
 
-    data_dir = ROOT / "data" if name == "ours_full" else Path("/nonexistent")
+    data_dir = ROOT / "data" / "bengaluru" if name == "ours_full" else Path("/nonexistent")
     classifier = Classifier.load(ROOT / "classifiers" / "artifacts", data_dir, VipList.of(["CMofKarnataka"]))
     return lambda texts: [
         r.category.value for r in classifier.classify([PostInput(id=str(i), text=t) for i, t in enumerate(texts)])

@@ -121,6 +121,56 @@ def expected_stations(post: CorpusPost, stations: dict[str, list[dict[Layer, str
     return {row[layer] for row in stations[post.place] if row.get(layer)}
 
 
+# Sentences a citizen might write, in three styles, with a place name dropped in: each names a problem of
+# one layer only, so the station expected is that layer's station of the place.
+SWEEP_TEMPLATES: tuple[tuple[Layer, str], ...] = (
+    (Layer.TRAFFIC, "Huge traffic jam at {} since morning, nothing is moving"),
+    (Layer.TRAFFIC, "{} signal pe bahut jam hai, koi traffic police nahi hai"),
+    (Layer.TRAFFIC, "{} hatra full traffic jam guru, ondu gante inda move aagilla"),
+    (Layer.LAW_ORDER, "My phone was stolen near {} last night, please help"),
+    (Layer.LAW_ORDER, "{} mein abhi chain snatching hui, do log bike pe the"),
+    (Layer.LAW_ORDER, "{} alli nam mane kalLatana aagide saar, raatri beega odedu"),
+)
+
+
+@dataclass(frozen=True)
+class SweepScores:
+    """Station accuracy with every place of the gazetteer named in every template."""
+
+    n_posts: int
+    accuracy: float
+    by_kind: tuple[tuple[str, float, int], ...]  # (kind, accuracy, posts)
+
+    def format(self) -> str:
+        kinds = ", ".join(f"{kind} {accuracy:.3f} ({n})" for kind, accuracy, n in self.by_kind)
+        return f"station accuracy, every places.csv name in {len(SWEEP_TEMPLATES)} sentences: {self.accuracy:.3f} " \
+            f"on {self.n_posts} posts ({kinds})"
+
+
+def gazetteer_sweep(classifier: Classifier, places_csv: Path) -> SweepScores:
+    """Each place of ``places_csv`` in each of SWEEP_TEMPLATES: is the post routed to the place's station?
+    A name the data holds twice in different stations accepts either; a place without a station in the
+    template's layer is skipped."""
+    stations = load_place_stations(places_csv)
+    with places_csv.open(encoding="utf-8", newline="") as handle:
+        kinds = {row["name"]: row["kind"] for row in csv.DictReader(handle)}
+    cases: list[tuple[str, set[str]]] = []
+    posts: list[PostInput] = []
+    for name, rows in stations.items():
+        for layer, template in SWEEP_TEMPLATES:
+            expected = {row[layer] for row in rows if row.get(layer)}
+            if expected:
+                posts.append(PostInput(id=str(len(posts)), text=template.format(name)))
+                cases.append((kinds[name], expected))
+    results = classifier.classify(posts)
+    hits = [result.station in expected for result, (_, expected) in zip(results, cases, strict=True)]
+    by_kind = []
+    for kind in sorted({k for k, _ in cases}):
+        mine = [hit for hit, (k, _) in zip(hits, cases, strict=True) if k == kind]
+        by_kind.append((kind, float(np.mean(mine)), len(mine)))
+    return SweepScores(len(hits), float(np.mean(hits)) if hits else 0.0, tuple(by_kind))
+
+
 def reliability(confidences: np.ndarray, correct: np.ndarray, bins: int = 10) -> tuple[float, list[ReliabilityBin]]:
     """Expected calibration error over equal-width confidence bins, and the bins themselves."""
     table: list[ReliabilityBin] = []

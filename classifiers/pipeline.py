@@ -100,12 +100,12 @@ class Classifier:
         self._categories = [Category(name) for name in category_model.classes]
 
     @classmethod
-    def load(cls, artifacts_dir: Path, data_dir: Path, vip: VipList) -> Classifier:
-        """Load the trained artifacts and, when the city data and place modules are present, the place
-        finder and station lookup for ``data_dir / "bengaluru"``."""
+    def load(cls, artifacts_dir: Path, city_dir: Path, vip: VipList) -> Classifier:
+        """Load the trained artifacts and, when the city's data folder (``data/bengaluru``: places,
+        aliases, station boundaries) and the place modules are present, the place finder and station lookup."""
         features = FeatureSpace.load(artifacts_dir, StaticEmbedder(artifacts_dir / "static_minilm"))
         manifest = json.loads((artifacts_dir / "manifest.json").read_text(encoding="utf-8"))
-        places, resolver = _load_places(data_dir / "bengaluru")
+        places, resolver = _load_places(city_dir)
         return cls(
             features,
             LinearModel.load(artifacts_dir / "category.npz"),

@@ -25,6 +25,6 @@ def build_stages(settings: Settings, environ: Mapping[str, str]) -> list[Stage]:
     from routing.stage import build_routing_stages
 
     vip = VipList(handles=settings.vip_handles, page_ids=settings.vip_page_ids)
-    classifier = Classifier.load(ARTIFACTS_DIR, settings.data_dir, vip)
+    classifier = Classifier.load(ARTIFACTS_DIR, settings.data_dir / settings.city, vip)
     jurisdictions = Jurisdictions.load(settings.data_dir / settings.city)
     return [ClassifyStage(classifier, PostInput), *build_routing_stages(settings, jurisdictions, environ=environ)]

@@ -10,7 +10,7 @@ import pytest
 from classifiers.batch import classify_jsonl
 from classifiers.category import fit_linear
 from classifiers.corpus import CorpusPost
-from classifiers.evaluate import evaluate
+from classifiers.evaluate import SWEEP_TEMPLATES, evaluate, gazetteer_sweep
 from classifiers.features import FeatureConfig, FeatureSpace, normalise
 from classifiers.flags import EmergencyRule, VipList
 from classifiers.pipeline import Classifier, PlaceLike, PostInput, misconduct_layer
@@ -231,6 +231,27 @@ def test_evaluate_scores_categories_emergency_styles_and_stations(classifier: Cl
     assert report.station_accuracy == 1.0 and report.n_station == 2
     assert report.emergency_recall == 1.0
     assert "appreciation" in report.format()
+
+
+def test_gazetteer_sweep_routes_each_named_place_to_its_station_in_every_template(tmp_path: Path) -> None:
+    trained = Classifier.load(ARTIFACTS, ARTIFACTS.parents[1] / "data" / "bengaluru", VipList())
+    places_csv = tmp_path / "places.csv"
+    places_csv.write_text(
+        "name,kind,lat,lon,law_order_station,traffic_station\n"
+        "Koramangala,ward,12.935577,77.625781,blr-lo-koramangala,blr-traffic-adugodi\n"
+        "Indiranagar,ward,12.981574,77.644195,blr-lo-indiranagar,blr-traffic-halasur\n"
+        # the sweep must notice a wrong answer: Hebbal's stations are not these
+        "Hebbal,bus_stop,13.034685,77.59273,blr-lo-nowhere,blr-traffic-nowhere\n"
+        # no traffic station: only the law-and-order templates count
+        "Domlur,pincode_area,12.96,77.64,blr-lo-halasur,\n",
+        encoding="utf-8",
+    )
+    sweep = gazetteer_sweep(trained, places_csv)
+    per_layer = len(SWEEP_TEMPLATES) // 2
+    assert sweep.n_posts == 7 * per_layer
+    assert sweep.accuracy == pytest.approx(5 * per_layer / sweep.n_posts)
+    assert {kind: n for kind, _, n in sweep.by_kind} == {"bus_stop": 2 * per_layer, "pincode_area": per_layer, "ward": 4 * per_layer}
+    assert "every places.csv name" in sweep.format()
 
 
 @pytest.mark.slow
