@@ -12,7 +12,7 @@ import math
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -141,6 +141,13 @@ def _chunk_classifier(
             yield lambda posts: pool.submit(_classify_forked, posts)
     finally:
         _FORKED = None
+
+
+def classify_in_workers(classifier: Classifier, posts: Sequence[PostInput], workers: int) -> list[Classification]:
+    """``classifier.classify(posts)`` spread over ``workers`` forked processes, chunk by chunk, in order."""
+    with _chunk_classifier(classifier, workers) as submit:
+        futures = [submit(list(posts[start : start + CHUNK_SIZE])) for start in range(0, len(posts), CHUNK_SIZE)]
+        return [result for future in futures for result in future.result()]
 
 
 def _numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
