@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.tables import Account, AuditEvent, Mention, PollCursor
 from monitor.platform import FetchedMention
@@ -24,6 +24,7 @@ def ensure_account(session: Session, *, platform: str, key: str, external_user_i
         account = Account(platform=platform, key=key, external_user_id=external_user_id, label=label)
         session.add(account)
         session.flush()
+        assert account.id is not None  # the flush assigned it
         session.add(PollCursor(account_id=account.id))
         session.add(
             AuditEvent(kind="account.added", entity="account", entity_id=str(account.id), detail={"label": label})
@@ -58,7 +59,7 @@ def store_mentions(
             insert(Mention)
             .values(chunk)
             .on_conflict_do_nothing(index_elements=["platform", "external_id"])
-            .returning(Mention.id)
+            .returning(col(Mention.id))
         )
         inserted.extend(session.execute(statement).scalars().all())
     if inserted:
