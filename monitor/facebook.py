@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -139,13 +140,13 @@ class FacebookPlatform:
                 "limit": self._limit,
                 "after": after,
             }
-            edge = self._call("comments", lambda p=params: self._api.get_connection(conversation_id, "comments", **p))
+            edge = self._call("comments", partial(self._api.get_connection, conversation_id, "comments", **params))
 
     def _paged(self, path: str, params: dict[str, Any], what: str) -> Iterator[dict[str, Any]]:
         object_id, connection = path.split("/", 1)
         args = dict(params)
         while True:
-            data = self._call(what, lambda a=dict(args): self._api.get_connection(object_id, connection, **a))
+            data = self._call(what, partial(self._api.get_connection, object_id, connection, **args))
             yield from data.get("data") or []
             paging = data.get("paging") or {}
             if not paging.get("next"):

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Protocol
 
 import schedule
@@ -118,11 +119,12 @@ class Bot:
         """Poll every account on its interval and run the stages, until ``stop`` is set."""
         scheduler = schedule.Scheduler()
         for account in self.accounts:
-            job = guarded(f"poll {account.platform.label}", lambda a=account: self.poll(a))
-            scheduler.every(self.polling.interval_s).seconds.do(job)
+            job = guarded(f"poll {account.platform.label}", partial(self.poll, account))
+            # schedule annotates the interval as int, but seconds go into a timedelta: a float works
+            scheduler.every(self.polling.interval_s).seconds.do(job)  # type: ignore[arg-type]
             job()  # first poll at start-up, not one interval later
         if self.stages:
-            scheduler.every(stage_interval_s).seconds.do(guarded("stages", self.run_stages))
+            scheduler.every(stage_interval_s).seconds.do(guarded("stages", self.run_stages))  # type: ignore[arg-type]
         logger.info("bot running: %d account(s), %d stage(s)", len(self.accounts), len(self.stages))
         while not stop.is_set():
             scheduler.run_pending()

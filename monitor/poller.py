@@ -57,7 +57,8 @@ class PollOutcome:
 
 def backoff_s(failures: int, *, initial_s: float, max_s: float, rng: random.Random | None = None) -> float:
     """Exponential backoff with full jitter in its upper half: initial, 2×, 4× … capped at ``max_s``."""
-    ceiling = min(max_s, initial_s * 2 ** max(0, failures - 1))
+    growth: int = 2 ** max(0, failures - 1)  # typeshed: int ** int is Any (a negative power gives a float)
+    ceiling = min(max_s, initial_s * growth)
     return ceiling / 2 + (rng or random).random() * ceiling / 2
 
 

@@ -7,7 +7,6 @@ parses requests exactly as it does against the live API.
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -24,16 +23,24 @@ class RedirectAdapter(HTTPAdapter):
         self._target = urlsplit(base_url) if base_url else None
         self._timeout_s = timeout_s
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float | None, float | None] | None = None,
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        proxies: dict[str, str] | None = None,
+    ) -> requests.Response:
         if self._target is not None and request.url:
             parts = urlsplit(request.url)
             prefix = self._target.path.rstrip("/")
             request.url = urlunsplit(
                 (self._target.scheme, self._target.netloc, prefix + parts.path, parts.query, parts.fragment)
             )
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self._timeout_s
-        return super().send(request, **kwargs)
+        if timeout is None:
+            timeout = self._timeout_s
+        return super().send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
 
 
 def point_session_at(session: requests.Session, base_url: str | None, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:

@@ -14,6 +14,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import requests
@@ -93,11 +94,12 @@ class TwitterPlatform:
         while True:
             response = self._call(
                 "mentions",
-                lambda token=pagination_token: self._client.get_users_mentions(
+                partial(
+                    self._client.get_users_mentions,
                     self.own_user_id,
                     since_id=cursor,
                     until_id=state.until_id,
-                    pagination_token=token,
+                    pagination_token=pagination_token,
                     max_results=self._max_results,
                     expansions=EXPANSIONS,
                     tweet_fields=TWEET_FIELDS,
@@ -109,7 +111,7 @@ class TwitterPlatform:
             newest_id = newest_id or meta.get("newest_id")
             includes = response.includes or {}
             mentions = _readable(
-                self.label, (lambda t=t, inc=includes: self._to_mention(t, inc) for t in response.data or [])
+                self.label, (partial(self._to_mention, t, includes) for t in response.data or [])
             )
             mentions.reverse()  # oldest first
             next_token = meta.get("next_token")
