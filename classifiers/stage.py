@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from classifiers.taxonomy import Category
 from models.db import session_scope
@@ -23,26 +23,65 @@ from models.tables import Complaint, Mention
 logger = logging.getLogger(__name__)
 
 
+class PostLike(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
 class ClassificationLike(Protocol):
-    id: str
-    category: Category
-    confidence: float
-    emergency: bool
-    vip: bool
-    place: str | None
-    station: str | None
-    place_lat: float | None
-    place_lon: float | None
+    """What the stage reads of a result (read-only, so a frozen dataclass matches)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def category(self) -> Category: ...
+    @property
+    def confidence(self) -> float: ...
+    @property
+    def emergency(self) -> bool: ...
+    @property
+    def vip(self) -> bool: ...
+    @property
+    def place(self) -> str | None: ...
+    @property
+    def station(self) -> str | None: ...
+    @property
+    def place_lat(self) -> float | None: ...
+    @property
+    def place_lon(self) -> float | None: ...
 
 
-class ClassifierLike(Protocol):
-    def classify(self, posts: Sequence[object]) -> Sequence[ClassificationLike]: ...
+PostT = TypeVar("PostT", bound=PostLike)
+PostT_contra = TypeVar("PostT_contra", bound=PostLike, contravariant=True)
+PostT_co = TypeVar("PostT_co", bound=PostLike, covariant=True)
 
 
-class ClassifyStage:
+class ClassifierLike(Protocol[PostT_contra]):
+    def classify(self, posts: Sequence[PostT_contra], /) -> Sequence[ClassificationLike]: ...
+
+
+class MakeInput(Protocol[PostT_co]):
+    """Builds the classifier's input from a stored mention's fields (``PostInput`` is one)."""
+
+    def __call__(
+        self,
+        *,
+        id: str,
+        text: str,
+        platform: str | None,
+        author: str | None,
+        lat: float | None,
+        lon: float | None,
+        referenced_authors: tuple[str, ...],
+    ) -> PostT_co: ...
+
+
+class ClassifyStage(Generic[PostT]):
     name = "classify"
 
-    def __init__(self, classifier: ClassifierLike, make_input: type, *, batch_size: int = 256) -> None:
+    def __init__(
+        self, classifier: ClassifierLike[PostT], make_input: MakeInput[PostT], *, batch_size: int = 256
+    ) -> None:
         self._classifier = classifier
         self._make_input = make_input
         self._batch_size = batch_size
@@ -74,7 +113,7 @@ class ClassifyStage:
                 logger.exception("mention %s could not be classified; filed as other", post.id)
         return results
 
-    def _input(self, mention: Mention) -> object:
+    def _input(self, mention: Mention) -> PostT:
         return self._make_input(
             id=str(mention.id),
             text=mention.text,
@@ -109,7 +148,7 @@ def _thread_case(session: Session, mention: Mention) -> int | None:
             Mention.author_id == mention.author_id,
             Mention.complaint_id.is_not(None),  # type: ignore[union-attr]
             Mention.id != mention.id,
-            sa.or_(Mention.external_id.in_(keys), Mention.conversation_id.in_(keys)),  # type: ignore[attr-defined]
+            sa.or_(col(Mention.external_id).in_(keys), col(Mention.conversation_id).in_(keys)),
         )
         .order_by(Mention.created_at)  # type: ignore[arg-type]
         .limit(1)
