@@ -51,9 +51,10 @@ def run_store(url: str, server: SandboxServer) -> tuple[int, float]:
 
 def run_fetch_only(server: SandboxServer) -> tuple[int, float]:
     from monitor.facebook import FacebookPlatform
+    from monitor.platform import Platform
     from monitor.twitter import TwitterPlatform
 
-    platforms = [
+    platforms: list[Platform] = [
         TwitterPlatform(make_x_account(api_base_url=server.url)),
         FacebookPlatform(make_facebook_page(api_base_url=server.url, lookback_days=3650)),
     ]

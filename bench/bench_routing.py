@@ -87,7 +87,7 @@ def main() -> None:
 
     rng = random.Random(7)
     stations = {layer: [s.id for s in jur.stations.values() if s.layer == layer] for layer in ("traffic", "law_order")}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for _ in range(args.complaints):
         category = rng.choice(CATEGORIES)
         layer = "traffic" if category.startswith(("traffic", "road")) else "law_order"
