@@ -158,6 +158,7 @@ def test_kill_9_mid_poll_loses_and_duplicates_nothing(engine: Engine, tmp_path: 
             stderr=subprocess.PIPE,
             text=True,
         )
+        assert restarted.stderr is not None  # stderr=PIPE
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and unique_mentions(engine)[1] < 900:
             if restarted.poll() is not None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from models.db import session_scope
 from models.tables import AuditEvent, Mention, PollCursor
@@ -107,9 +108,9 @@ def poll(engine: Engine, account: PolledAccount, clock: Clock):  # type: ignore[
 
 def stored(engine: Engine, platform: str | None = None) -> list[str]:
     with session_scope(engine) as s:
-        q = sa.select(Mention.external_id)
+        q = sa.select(col(Mention.external_id))
         if platform:
-            q = q.where(Mention.platform == platform)
+            q = q.where(col(Mention.platform) == platform)
         return list(s.execute(q).scalars())
 
 
@@ -232,7 +233,7 @@ def test_expired_token_is_reported_and_the_other_platform_keeps_going(
     assert "re-authorise" in caplog.text and "sandbox-token" not in caplog.text
     assert poll(engine, fb, clock).stored == 130
     with session_scope(engine) as s:
-        kinds = s.execute(sa.select(AuditEvent.kind).where(AuditEvent.entity == "account")).scalars().all()
+        kinds = s.execute(sa.select(col(AuditEvent.kind)).where(col(AuditEvent.entity) == "account")).scalars().all()
     assert "poll.failed" in kinds
     world.state.clear_faults()
     clock.advance(901)
