@@ -13,12 +13,15 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from models.db import DatabaseError, make_engine, migrate, safe_url
 from monitor.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:  # the model loads only in the commands that classify
+    from classifiers.pipeline import Classifier
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_CONFIG = ROOT / "config.toml"
@@ -133,7 +136,7 @@ def demo(
         typer.echo(json.dumps(summary, sort_keys=True))
 
 
-def _classifier(config: Path) -> object:
+def _classifier(config: Path) -> Classifier:
     from classifiers.flags import VipList
     from classifiers.pipeline import Classifier
     from monitor.stages import ARTIFACTS_DIR
@@ -170,7 +173,7 @@ def classify(
             is_large = sum(1 for _ in handle) >= 1000
         workers = min(4, os.cpu_count() or 1) if is_large else 1
     report = classify_jsonl(
-        input_path, output_path, _classifier(config), show_progress=sys.stderr.isatty(), workers=workers  # type: ignore[arg-type]
+        input_path, output_path, _classifier(config), show_progress=sys.stderr.isatty(), workers=workers
     )
     typer.echo(report.format(), err=True)
     if not report.is_ok:
@@ -199,10 +202,10 @@ def evaluate(config: ConfigOption = DEFAULT_CONFIG) -> None:
     heldout = split_corpus(load_corpus(ROOT / "data" / "corpus")).heldout
     classifier = _classifier(config)
     places_csv = ROOT / "data" / "bengaluru" / "places.csv"
-    report = evaluate_model(classifier, heldout, places_csv=places_csv)  # type: ignore[arg-type]
+    report = evaluate_model(classifier, heldout, places_csv=places_csv)
     typer.echo(report.format())
     typer.echo("")
-    typer.echo(gazetteer_sweep(classifier, places_csv).format())  # type: ignore[arg-type]
+    typer.echo(gazetteer_sweep(classifier, places_csv).format())
 
 
 @app.command()
