@@ -75,9 +75,13 @@ def shift_to_now(posts: Sequence[ScenarioPost], now: datetime) -> list[ScenarioP
     ]
 
 
+DEFAULT_DEMO_DB = ROOT / "var" / "demo.db"
+DEFAULT_DEMO_URL = f"sqlite:///{DEFAULT_DEMO_DB}"
+
+
 def demo_database_url(environ: Mapping[str, str]) -> str:
     """The demo's database: ``DATABASE_URL`` when set, else ``var/demo.db`` (never the deployment's)."""
-    return environ.get("DATABASE_URL") or f"sqlite:///{ROOT / 'var' / 'demo.db'}"
+    return environ.get("DATABASE_URL") or DEFAULT_DEMO_URL
 
 
 def run_demo(
@@ -99,6 +103,11 @@ def run_demo(
     except OSError as exc:
         raise DemoError(f"cannot read the scenario {scenario_path}: {exc.strerror}") from exc
     url = database_url or demo_database_url(environ)
+    if not once and url == DEFAULT_DEMO_URL:
+        # the live demo replays the scenario from its start: posts already stored would never show up again
+        for stale in DEFAULT_DEMO_DB.parent.glob(DEFAULT_DEMO_DB.name + "*"):
+            stale.unlink()
+        logger.info("demo: starting from an empty %s", DEFAULT_DEMO_DB)
     engine = make_engine(url)
     migrate(engine)
 
