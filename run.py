@@ -1,7 +1,8 @@
 """The command line: demo, bot, classify, train, eval, cases, check-config.
 
 Logging is configured here and only here. tweepy logs request headers (the bearer token) at DEBUG,
-so its logger is never allowed below INFO.
+so its logger is never allowed below INFO. Every start-up problem (config, data, database) is one
+clear message and exit 2 (:func:`startup`); a traceback only with ``--verbose``.
 """
 
 from __future__ import annotations
@@ -12,13 +13,17 @@ import os
 import signal
 import sys
 import threading
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from models.db import DatabaseError, make_engine, migrate, safe_url
-from monitor.settings import Settings, SettingsError, load_settings
+from assembly.errors import StartupError
+from assembly.settings import Settings, load_settings
+from models.db import safe_url
 
 if TYPE_CHECKING:  # the model loads only in the commands that classify
     from classifiers.pipeline import Classifier
@@ -44,12 +49,20 @@ def configure_logging(verbose: bool = False) -> None:
         logging.getLogger(quiet).setLevel(logging.WARNING)
 
 
-def _settings(config: Path, environ: dict[str, str] | None = None) -> Settings:
+@contextmanager
+def startup(verbose: bool = False) -> Iterator[None]:
+    """The one root for start-up errors: print the message, exit 2 (the traceback too with ``--verbose``)."""
     try:
-        return load_settings(config, dict(os.environ) if environ is None else environ)
-    except SettingsError as exc:
+        yield
+    except StartupError as exc:
+        if verbose:
+            traceback.print_exc()
         typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from exc
+        raise typer.Exit(2) from None
+
+
+def _settings(config: Path, *, need_platform_secrets: bool = True) -> Settings:
+    return load_settings(config, dict(os.environ), need_platform_secrets=need_platform_secrets)
 
 
 def _stop_on_signals() -> threading.Event:
@@ -65,11 +78,20 @@ def _stop_on_signals() -> threading.Event:
 
 
 @app.command("check-config")
-def check_config(config: ConfigOption = DEFAULT_CONFIG) -> None:
-    """Read the configuration and the secrets it names; report every problem at once."""
-    settings = _settings(config)
+def check_config(config: ConfigOption = DEFAULT_CONFIG, verbose: VerboseOption = False) -> None:
+    """Build everything the bot would (settings, secrets, people, rosters, stations, the classifier, the
+    database's reachability) without starting anything; exit 0 means the bot will start."""
+    configure_logging(verbose)
+    from assembly.build import build
+
+    with startup(verbose):
+        settings = _settings(config)
+        assembly = build(settings, os.environ, start=False)
+    org = assembly.organisation
     typer.echo(
-        f"{settings.deployment_name}: {len(settings.accounts)} account(s), database {safe_url(settings.database_url)}"
+        f"{settings.deployment_name}: {len(settings.accounts)} account(s), {len(org.officers)} officers, "
+        f"{len(assembly.jurisdictions.stations)} stations and offices, {len(assembly.cameras)} cameras, "
+        f"database {safe_url(settings.database_url)}"
     )
     for account in settings.accounts:
         typer.echo(f"  {account.label}")
@@ -79,25 +101,16 @@ def check_config(config: ConfigOption = DEFAULT_CONFIG) -> None:
 def bot(config: ConfigOption = DEFAULT_CONFIG, verbose: VerboseOption = False) -> None:
     """Run the bot unattended against the configured accounts until SIGTERM or Ctrl-C."""
     configure_logging(verbose)
+    from assembly.build import build
     from monitor.loop import Bot, register_accounts
-    from monitor.stages import build_stages
-    from routing.people import PeopleDataError
 
-    settings = _settings(config)
-    engine = make_engine(settings.database_url)
-    try:
-        migrate(engine)
-    except DatabaseError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from exc
-    try:
-        stages = build_stages(settings, os.environ)
-    except PeopleDataError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from exc
+    with startup(verbose):
+        settings = _settings(config)
+        assembly = build(settings, os.environ)
+    assert assembly.engine is not None  # built to start
     stop = _stop_on_signals()
-    accounts = register_accounts(engine, settings.accounts, settings.polling)
-    Bot(engine, accounts, stages, settings.polling).run_forever(stop)
+    accounts = register_accounts(assembly.engine, assembly.platforms)
+    Bot(assembly.engine, accounts, assembly.stages, settings.polling).run_forever(stop)
 
 
 @app.command()
@@ -116,10 +129,9 @@ def demo(
 ) -> None:
     """Start the sandbox platforms and the bot on the sample deployment (SQLite by default)."""
     configure_logging(verbose)
-    from monitor.demo import DemoError, run_demo
-    from routing.people import PeopleDataError
+    from assembly.demo import run_demo
 
-    try:
+    with startup(verbose):
         summary = run_demo(
             config,
             environ=dict(os.environ),
@@ -129,20 +141,21 @@ def demo(
             stop=None if once else _stop_on_signals(),
             notifications=notifications,
         )
-    except (SettingsError, DemoError, DatabaseError, PeopleDataError) as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from exc
     if once:
         typer.echo(json.dumps(summary, sort_keys=True))
 
 
 def _classifier(config: Path) -> Classifier:
-    from classifiers.flags import VipList
-    from classifiers.pipeline import Classifier
-    from monitor.stages import ARTIFACTS_DIR
+    """The deployment's classifier with its city's stations (no platform secrets needed)."""
+    from assembly.build import load_classifier
+    from routing.jurisdictions import JurisdictionDataError, Jurisdictions
 
-    settings = _settings(config, environ={**_placeholder_secrets(config), **os.environ})
-    return Classifier.load(ARTIFACTS_DIR, settings.data_dir / settings.city, VipList(settings.vip_handles, settings.vip_page_ids))
+    settings = _settings(config, need_platform_secrets=False)
+    try:
+        jurisdictions = Jurisdictions.load(settings.city_dir)
+    except JurisdictionDataError as exc:
+        raise StartupError(f"city data in {settings.city_dir}", [str(exc)]) from exc
+    return load_classifier(settings, jurisdictions)
 
 
 @app.command()
@@ -172,9 +185,9 @@ def classify(
         with input_path.open("rb") as handle:
             is_large = sum(1 for _ in handle) >= 1000
         workers = min(4, os.cpu_count() or 1) if is_large else 1
-    report = classify_jsonl(
-        input_path, output_path, _classifier(config), show_progress=sys.stderr.isatty(), workers=workers
-    )
+    with startup():
+        classifier = _classifier(config)
+    report = classify_jsonl(input_path, output_path, classifier, show_progress=sys.stderr.isatty(), workers=workers)
     typer.echo(report.format(), err=True)
     if not report.is_ok:
         raise typer.Exit(1)
@@ -184,8 +197,8 @@ def classify(
 def train(seed: Annotated[int, typer.Option(help="random seed")] = 0) -> None:
     """Rebuild the classifier from data/corpus (the held-out split is never trained on)."""
     configure_logging()
+    from assembly.build import ARTIFACTS_DIR
     from classifiers.train import train as train_model
-    from monitor.stages import ARTIFACTS_DIR
 
     report = train_model(ROOT / "data" / "corpus", ARTIFACTS_DIR, seed=seed)
     typer.echo(report.format())
@@ -200,7 +213,8 @@ def evaluate(config: ConfigOption = DEFAULT_CONFIG) -> None:
     from classifiers.evaluate import gazetteer_sweep
 
     heldout = split_corpus(load_corpus(ROOT / "data" / "corpus")).heldout
-    classifier = _classifier(config)
+    with startup():
+        classifier = _classifier(config)
     places_csv = ROOT / "data" / "bengaluru" / "places.csv"
     report = evaluate_model(classifier, heldout, places_csv=places_csv)
     typer.echo(report.format())
@@ -217,13 +231,14 @@ def cases(
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """List cases for the desk and for scripts (the deployment's database, or the demo's with --demo)."""
+    from assembly.database import open_database
+    from assembly.demo import demo_database_url
     from models.cases import list_cases
     from models.db import session_scope
-    from monitor.demo import demo_database_url
 
-    settings = _settings(config, environ={**_placeholder_secrets(config), **os.environ})
-    engine = make_engine(demo_database_url(os.environ) if demo else settings.database_url)
-    migrate(engine)
+    with startup():
+        settings = _settings(config, need_platform_secrets=False)
+        engine = open_database(demo_database_url(os.environ) if demo else settings.database_url)
     with session_scope(engine) as session:
         rows = list_cases(session, status=status, station=station)
     if as_json:
@@ -248,18 +263,6 @@ def _assignee(assignments: list[dict[str, Any]]) -> str:
         return "-"
     rank = f" {lead['rank']}" if lead["rank"] else ""
     return f"{lead['officer_id']}{rank} @{lead['unit']} ({lead['rule']})"
-
-
-def _placeholder_secrets(config: Path) -> dict[str, str]:
-    """Commands that only read the database don't need platform secrets: fill the names with blanks."""
-    import tomllib
-
-    try:
-        document = tomllib.loads(config.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
-        return {}
-    names = {v for a in document.get("accounts", []) for k, v in a.items() if k.endswith("_env") and isinstance(v, str)}
-    return {name: "unused" for name in names}
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from sklearn.metrics import f1_score  # noqa: E402
 from sklearn.pipeline import Pipeline, make_pipeline  # noqa: E402
 
 from classifiers.corpus import CorpusPost, load_corpus, split_corpus  # noqa: E402
-from classifiers.taxonomy import Category  # noqa: E402
+from models.taxonomy import Category  # noqa: E402
 
 CATEGORIES = [c.value for c in Category]
 
@@ -55,9 +55,11 @@ def load_system(name: str, baseline_path: Path) -> Any:
         return lambda texts: list(model.predict(texts))
     from classifiers.flags import VipList
     from classifiers.pipeline import Classifier, PostInput
+    from routing.jurisdictions import Jurisdictions
 
-    data_dir = ROOT / "data" / "bengaluru" if name.startswith("ours_full") else Path("/nonexistent")
-    classifier = Classifier.load(ROOT / "classifiers" / "artifacts", data_dir, VipList.of(["CMofKarnataka"]))
+    data_dir = ROOT / "data" / "bengaluru"
+    stations = Jurisdictions.load(data_dir) if name.startswith("ours_full") else None
+    classifier = Classifier.load(ROOT / "classifiers" / "artifacts", data_dir, VipList.of(["CMofKarnataka"]), stations)
     if name == "ours_full_2cpu":  # batches spread over two forked workers, as run.py classify does
         from classifiers.batch import classify_in_workers
 

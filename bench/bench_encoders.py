@@ -50,8 +50,8 @@ from sklearn.model_selection import StratifiedKFold  # noqa: E402
 
 from classifiers.category import LinearModel, fit_linear  # noqa: E402
 from classifiers.corpus import CorpusPost, load_civic_reports, load_corpus, split_corpus  # noqa: E402
-from classifiers.taxonomy import Category  # noqa: E402
 from classifiers.train import DEFAULT_CIVIC_CSV, TrainConfig  # noqa: E402
+from models.taxonomy import Category  # noqa: E402
 
 CATEGORIES = tuple(c.value for c in Category)
 CACHE_DIR = Path(tempfile.gettempdir()) / "bench_encoders_cache"

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from models.db import make_engine, migrate  # noqa: E402
-from monitor.loop import register_accounts  # noqa: E402
+from monitor.loop import make_platform, register_accounts  # noqa: E402
 from monitor.poller import poll_account  # noqa: E402
 from sandbox import FacebookPage, SandboxServer, XAccount, load_scenario  # noqa: E402
 from tests.builders import make_facebook_page, make_polling, make_x_account, write_scenario  # noqa: E402
@@ -35,8 +35,13 @@ def run_store(url: str, server: SandboxServer) -> tuple[int, float]:
     migrate(engine)
     accounts = register_accounts(
         engine,
-        [make_x_account(api_base_url=server.url), make_facebook_page(api_base_url=server.url, lookback_days=3650)],
-        make_polling(),
+        [
+            make_platform(account, make_polling())
+            for account in (
+                make_x_account(api_base_url=server.url),
+                make_facebook_page(api_base_url=server.url, lookback_days=3650),
+            )
+        ],
     )
     started = time.perf_counter()
     stored = 0

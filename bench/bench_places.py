@@ -59,7 +59,7 @@ def main() -> None:
     rss_start = rss_mb()
     started = time.perf_counter()
     import classifiers.places as places
-    from classifiers.taxonomy import Layer
+    from models.taxonomy import Layer
     from routing.jurisdictions import Jurisdictions
 
     imported = time.perf_counter()

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from classifiers.taxonomy import Category
+from models.taxonomy import Category
 
 STYLES = frozenset({"en", "en_informal", "hinglish", "kanglish", "kn", "hi", "vi", "truncated"})
 HELDOUT_PERCENT = 20

@@ -14,7 +14,7 @@ from sklearn.metrics import f1_score, precision_recall_fscore_support
 from classifiers.corpus import CorpusPost
 from classifiers.features import normalise
 from classifiers.pipeline import Classification, Classifier, PostInput, misconduct_layer
-from classifiers.taxonomy import Category, Layer, layer_for
+from models.taxonomy import Category, Layer, layer_for
 
 CATEGORIES = [c.value for c in Category]
 

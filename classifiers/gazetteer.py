@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 
-from classifiers.taxonomy import Layer
-from routing.jurisdictions import Jurisdictions
+from classifiers.stations import StationMap
+from models.taxonomy import Layer
 
 # Where one name is both a ward and a stop, the stop wins: it is a point inside the locality, while a
 # 2022 ward's centroid can lie in the next station's area (Vijayanagar, Adugodi, Begur, Malleswaram).
@@ -269,7 +269,7 @@ def read_places(path: Path) -> list[Place]:
     return places
 
 
-def point_place(name: str, kind: str, lat: float, lon: float, jurisdictions: Jurisdictions) -> Place:
+def point_place(name: str, kind: str, lat: float, lon: float, jurisdictions: StationMap) -> Place:
     return Place(
         name=name,
         kind=kind,
@@ -280,7 +280,7 @@ def point_place(name: str, kind: str, lat: float, lon: float, jurisdictions: Jur
     )
 
 
-def read_aliases(path: Path, places: Iterable[Place], jurisdictions: Jurisdictions) -> list[Surface]:
+def read_aliases(path: Path, places: Iterable[Place], jurisdictions: StationMap) -> list[Surface]:
     """Surfaces from ``aliases.csv`` (alias, place_name or lat+lon, note)."""
     by_name = {p.name: p for p in places}
     surfaces: list[Surface] = []
@@ -310,7 +310,7 @@ def read_aliases(path: Path, places: Iterable[Place], jurisdictions: Jurisdictio
     return surfaces
 
 
-def station_surfaces(jurisdictions: Jurisdictions) -> list[Surface]:
+def station_surfaces(jurisdictions: StationMap) -> list[Surface]:
     """Station names without " PS", English and Kannada, as places at a point inside their area."""
     surfaces: list[Surface] = []
     for station in jurisdictions.stations.values():

@@ -20,7 +20,8 @@ import numpy as np
 from classifiers.category import LinearModel
 from classifiers.features import MAX_MODEL_CHARS, FeatureSpace, StaticEmbedder, has_content, normalise
 from classifiers.flags import EmergencyRule, VipList, emergency_cue, is_missing_child, is_vip
-from classifiers.taxonomy import Category, Layer, layer_for
+from classifiers.stations import StationMap
+from models.taxonomy import Category, Layer, layer_for
 
 logger = logging.getLogger(__name__)
 
@@ -100,12 +101,12 @@ class Classifier:
         self._categories = [Category(name) for name in category_model.classes]
 
     @classmethod
-    def load(cls, artifacts_dir: Path, city_dir: Path, vip: VipList) -> Classifier:
-        """Load the trained artifacts and, when the city's data folder (``data/bengaluru``: places,
-        aliases, station boundaries) and the place modules are present, the place finder and station lookup."""
+    def load(cls, artifacts_dir: Path, city_dir: Path, vip: VipList, stations: StationMap | None = None) -> Classifier:
+        """Load the trained artifacts and, given the city's stations and its data folder (``data/bengaluru``:
+        places, aliases), the place finder and station lookup; without ``stations`` posts get no place."""
         features = FeatureSpace.load(artifacts_dir, StaticEmbedder(artifacts_dir / "static_minilm"))
         manifest = json.loads((artifacts_dir / "manifest.json").read_text(encoding="utf-8"))
-        places, resolver = _load_places(city_dir)
+        places, resolver = _load_places(city_dir, stations)
         return cls(
             features,
             LinearModel.load(artifacts_dir / "category.npz"),
@@ -183,20 +184,21 @@ def emergency_for(category: Category, probability: float, normalised_text: str, 
     return rule.decide(probability, emergency_cue(normalised_text))
 
 
-def _load_places(city_dir: Path) -> tuple[PlaceLookup | None, StationResolver | None]:
+def _load_places(city_dir: Path, stations: StationMap | None) -> tuple[PlaceLookup | None, StationResolver | None]:
+    if stations is None:
+        logger.warning("no station data given: posts get no place or station")
+        return None, None
     if not city_dir.is_dir():  # checked first: importing the place modules loads spaCy (and torch)
         logger.warning("no city data in %s: posts get no place or station", city_dir)
         return None, None
     try:
         from classifiers.places import PlaceFinder, station_for
-        from routing.jurisdictions import Jurisdictions
     except ImportError as exc:
         logger.warning("place lookup unavailable (%s): posts get no place or station", exc)
         return None, None
-    jurisdictions = Jurisdictions.load(city_dir)
-    finder = PlaceFinder.load(city_dir, jurisdictions)
+    finder = PlaceFinder.load(city_dir, stations)
 
     def resolve(layer: Layer, place: PlaceLike | None, lat: float | None, lon: float | None) -> str | None:
-        return station_for(layer, place, lat, lon, jurisdictions)  # type: ignore[arg-type]
+        return station_for(layer, place, lat, lon, stations)  # type: ignore[arg-type]
 
     return finder, resolve

@@ -26,8 +26,8 @@ from spacy.tokens import Doc
 
 from classifiers import gazetteer as gz
 from classifiers.romanise import loose_key, romanise
-from classifiers.taxonomy import Layer
-from routing.jurisdictions import Jurisdictions
+from classifiers.stations import StationMap
+from models.taxonomy import Layer
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class PlaceFinder:
         }
 
     @classmethod
-    def load(cls, data_dir: Path, jurisdictions: Jurisdictions) -> PlaceFinder:
+    def load(cls, data_dir: Path, jurisdictions: StationMap) -> PlaceFinder:
         started_at = time.perf_counter()
         places = gz.read_places(data_dir / "places.csv")
         surfaces = gz.place_surfaces(places) + gz.station_surfaces(jurisdictions)
@@ -407,7 +407,7 @@ def station_for(
     place: PlaceMatch | None,
     lat: float | None,
     lon: float | None,
-    jurisdictions: Jurisdictions,
+    jurisdictions: StationMap,
 ) -> str | None:
     """The station of ``layer`` responsible: the post's own coordinates when they fall inside the
     city's boundaries, else the named place's station; None when no station acts or nothing is known."""

@@ -15,10 +15,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from classifiers.taxonomy import Category
 from models.db import session_scope
 from models.mentions import audit
 from models.tables import Complaint, Mention
+from models.taxonomy import Category
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from classifiers.category import fit_linear, fit_temperature
 from classifiers.corpus import CorpusPost, load_civic_reports, load_corpus, split_corpus
 from classifiers.features import FeatureConfig, FeatureSpace, Glossary, StaticEmbedder, normalise
 from classifiers.flags import Cue, EmergencyRule, emergency_cue
-from classifiers.taxonomy import Category
+from models.taxonomy import Category
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from models.posts import FetchedMention
 from models.tables import Account, AuditEvent, Mention, PollCursor
-from monitor.platform import FetchedMention
 
 INSERT_CHUNK = 400
 

@@ -23,10 +23,10 @@ import requests
 from pyfacebook import GraphAPI
 from pyfacebook.exceptions import FacebookError, LibraryError
 
+from models.posts import FetchedMention
 from monitor.platform import (
     AuthFailed,
     BadPayload,
-    FetchedMention,
     Page,
     PlatformError,
     PlatformUnavailable,

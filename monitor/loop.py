@@ -1,4 +1,4 @@
-"""The scheduled loop: one polling job per account and the later stages, each job guarded.
+"""The scheduled loop: one polling job per account and one job per later stage, each job guarded.
 
 ``schedule`` does not catch a job's exception (one failing job would stop ``run_pending``), so every
 job goes through :func:`guarded`: the one place in the bot that catches broadly, logs, and goes on.
@@ -10,15 +10,15 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import partial
-from typing import Protocol
+from typing import TypeVar
 
 import schedule
 from sqlalchemy.engine import Engine
 
 from models.db import session_scope
 from models.mentions import ensure_account
+from models.stage import Clock, Stage, utc_now
 from monitor.facebook import FacebookPlatform
 from monitor.platform import Platform
 from monitor.poller import PollOutcome, poll_account
@@ -26,19 +26,7 @@ from monitor.settings import Account, PollingSettings, XAccount
 from monitor.twitter import TwitterPlatform
 
 logger = logging.getLogger(__name__)
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class Stage(Protocol):
-    """A step after polling (classify, route, notify, ...): works on what is stored, returns counts."""
-
-    name: str
-
-    def run(self, engine: Engine, now: datetime) -> dict[str, int]: ...
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -53,33 +41,31 @@ def make_platform(account: Account, polling: PollingSettings, clock: Clock = utc
     return FacebookPlatform(account, limit=polling.max_results, timeout_s=polling.request_timeout_s, now=clock)
 
 
-def register_accounts(
-    engine: Engine, accounts: Sequence[Account], polling: PollingSettings, clock: Clock = utc_now
-) -> list[PolledAccount]:
-    """Build an adapter per configured account and make sure each has its rows in storage."""
+def register_accounts(engine: Engine, platforms: Sequence[Platform]) -> list[PolledAccount]:
+    """Make sure each account has its rows in storage; the platforms paired with their row ids."""
     polled = []
     with session_scope(engine) as session:
-        for account in accounts:
-            platform = make_platform(account, polling, clock)
+        for platform in platforms:
             account_id = ensure_account(
                 session,
-                platform=account.platform,
-                key=account.key,
+                platform=platform.platform,
+                key=platform.key,
                 external_user_id=platform.own_user_id,
-                label=account.label,
+                label=platform.label,
             )
             polled.append(PolledAccount(platform, account_id))
     return polled
 
 
-def guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
-    """Run ``job``; log any exception with its traceback and return normally so the loop goes on."""
+def guarded(name: str, job: Callable[[], T]) -> Callable[[], T | None]:
+    """Run ``job``; log any exception with its traceback and return None so the loop goes on."""
 
-    def run() -> None:
+    def run() -> T | None:
         try:
-            job()
+            return job()
         except Exception:
             logger.exception("job %s failed; it runs again at its next turn", name)
+            return None
 
     return run
 
@@ -106,13 +92,18 @@ class Bot:
         logger.info("%s", outcome.summary())
         return outcome
 
+    def run_stage(self, stage: Stage) -> dict[str, int]:
+        counts = stage.run(self.engine, self.clock())
+        if any(counts.values()):
+            logger.info("%s: %s", stage.name, ", ".join(f"{v} {k}" for k, v in counts.items()))
+        return counts
+
     def run_stages(self) -> dict[str, int]:
+        """Every stage once, in order; a stage that raises is logged and the next one still runs."""
         counts: dict[str, int] = {}
         for stage in self.stages:
-            for key, value in stage.run(self.engine, self.clock()).items():
+            for key, value in (guarded(stage.name, partial(self.run_stage, stage))() or {}).items():
                 counts[key] = counts.get(key, 0) + value
-        if any(counts.values()):
-            logger.info("stages: %s", ", ".join(f"{v} {k}" for k, v in counts.items()))
         return counts
 
     def run_forever(self, stop: threading.Event, *, stage_interval_s: float = 5.0) -> None:
@@ -123,8 +114,8 @@ class Bot:
             # schedule annotates the interval as int, but seconds go into a timedelta: a float works
             scheduler.every(self.polling.interval_s).seconds.do(job)  # type: ignore[arg-type]
             job()  # first poll at start-up, not one interval later
-        if self.stages:
-            scheduler.every(stage_interval_s).seconds.do(guarded("stages", self.run_stages))  # type: ignore[arg-type]
+        for stage in self.stages:  # each stage its own job: one that raises does not hold up the others
+            scheduler.every(stage_interval_s).seconds.do(guarded(stage.name, partial(self.run_stage, stage)))  # type: ignore[arg-type]
         logger.info("bot running: %d account(s), %d stage(s)", len(self.accounts), len(self.stages))
         while not stop.is_set():
             scheduler.run_pending()

@@ -8,9 +8,11 @@ skip a payload it cannot read.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
+
+from models.posts import FetchedMention
 
 
 class PlatformError(Exception):
@@ -35,29 +37,6 @@ class PlatformUnavailable(PlatformError):
 
 class BadPayload(PlatformError):
     """The platform answered with something that cannot be read (malformed JSON, missing fields)."""
-
-
-@dataclass(frozen=True)
-class FetchedMention:
-    """A post addressed to an account, as read from the platform, in the platform's own ids."""
-
-    platform: str
-    external_id: str
-    text: str
-    created_at: datetime
-    author_id: str | None = None
-    author_handle: str | None = None
-    author_name: str | None = None
-    lang: str | None = None
-    lat: float | None = None
-    lon: float | None = None
-    place_name: str | None = None
-    in_reply_to_id: str | None = None
-    conversation_id: str | None = None
-    permalink: str | None = None
-    referenced_authors: tuple[str, ...] = ()
-    is_own: bool = False  # written by the force's own account: never a complaint
-    raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

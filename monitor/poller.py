@@ -18,10 +18,10 @@ from sqlalchemy.engine import Engine
 
 from models.db import session_scope
 from models.mentions import audit, claim_cursor, store_mentions
+from models.posts import FetchedMention
 from models.tables import PollCursor
 from monitor.platform import (
     AuthFailed,
-    FetchedMention,
     Platform,
     PlatformError,
     RateLimited,

@@ -20,10 +20,10 @@ from typing import Any
 import requests
 import tweepy
 
+from models.posts import FetchedMention
 from monitor.platform import (
     AuthFailed,
     BadPayload,
-    FetchedMention,
     Page,
     PlatformError,
     PlatformUnavailable,

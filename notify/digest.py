@@ -9,28 +9,10 @@ alerts, are never held: they go out at once, alone.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-from notify.outbox import EMERGENCY_PRIORITY, Claimed
+from models.outbox import Claimed, is_digestible
 
-DIGEST_PURPOSES = frozenset({"assign", "copy", "reassign"})
 MAX_DIGEST_MESSAGES = 50  # beyond this a digest is split: a message has to stay readable
-MINUTES_PER_DAY = 24 * 60
-
-
-def is_digestible(*, purpose: str, priority: int, every_min: int) -> bool:
-    """Whether a message to an officer with this digest setting waits for the window's end."""
-    return every_min > 0 and purpose in DIGEST_PURPOSES and priority < EMERGENCY_PRIORITY
-
-
-def window_end(now: datetime, every_min: int, tz: ZoneInfo) -> datetime:
-    """The end (aware UTC) of the digest window holding ``now``; windows restart at local midnight."""
-    local = now.astimezone(tz)
-    midnight = datetime.combine(local.date(), time(0), tzinfo=tz)
-    minute = local.hour * 60 + local.minute
-    end = min(MINUTES_PER_DAY, (minute // every_min + 1) * every_min)
-    return (midnight + timedelta(minutes=end)).astimezone(now.tzinfo)
 
 
 def plan_sends(batch: Sequence[Claimed], every_min_of: Callable[[str], int]) -> list[list[Claimed]]:

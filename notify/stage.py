@@ -19,10 +19,8 @@ from sqlmodel import Session
 
 from models.db import session_scope
 from models.mentions import audit
-from models.tables import Complaint
-from notify.digest import DIGEST_PURPOSES, MAX_DIGEST_MESSAGES, is_digestible, plan_sends
-from notify.messages import desk_alert_message, digest_message
-from notify.outbox import (
+from models.outbox import (
+    DIGEST_PURPOSES,
     EMERGENCY_PRIORITY,
     Claimed,
     Intent,
@@ -30,13 +28,16 @@ from notify.outbox import (
     claim_due_for,
     enqueue,
     fail_interrupted,
+    is_digestible,
     mark_attempt_failed,
     mark_sent,
-    retry_delay_s,
 )
+from models.tables import Complaint
+from notify.digest import MAX_DIGEST_MESSAGES, plan_sends
+from notify.directory import Directory
+from notify.messages import desk_alert_message, digest_message
 from notify.sender import AppriseSender, Sender, scheme_of
 from notify.settings import NotifySettings, redirect_target
-from routing.people import Organisation
 
 logger = logging.getLogger(__name__)
 NOT_CONFIGURED = "officer or channel no longer configured"
@@ -45,7 +46,7 @@ NOT_CONFIGURED = "officer or channel no longer configured"
 class NotifyStage:
     name = "notify"
 
-    def __init__(self, org: Organisation, settings: NotifySettings, *, sender: Sender | None = None) -> None:
+    def __init__(self, org: Directory, settings: NotifySettings, *, sender: Sender | None = None) -> None:
         self._org = org
         self._settings = settings
         self._sender: Sender = sender if sender is not None else AppriseSender()
@@ -195,3 +196,8 @@ class NotifyStage:
             for index in range(len(desk.channels))
         ]
         enqueue(session, intents, now=now)
+
+
+def retry_delay_s(attempts: int, *, initial_s: float, max_s: float) -> float:
+    """Exponential backoff: ``initial_s`` after the first failure, doubling, capped at ``max_s``."""
+    return float(min(max_s, initial_s * 2 ** max(0, attempts - 1)))

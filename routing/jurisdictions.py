@@ -21,7 +21,7 @@ from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.strtree import STRtree
 
-from classifiers.taxonomy import Layer
+from models.taxonomy import Layer
 
 logger = logging.getLogger(__name__)
 

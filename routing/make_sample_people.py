@@ -17,7 +17,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from classifiers.taxonomy import Layer
+from models.taxonomy import Layer
 from routing.jurisdictions import Jurisdictions
 
 SEED = 20261123

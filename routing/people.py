@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from monitor.settings import Secret
+from models.secret import Secret
 from routing.jurisdictions import Station
 from routing.rosters import Roster, describe_week_minute, read_rosters
 

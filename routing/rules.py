@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-from classifiers.taxonomy import Category
+from models.taxonomy import Category
 from routing.people import Officer, Organisation
 
 Outcome = Literal["assigned", "desk", "referral", "closed"]
@@ -197,41 +197,3 @@ def referral_authority(text: str, policy: Policy = Policy()) -> str:
 def least_loaded(candidates: Sequence[str], load: Mapping[str, int]) -> str | None:
     """The candidate with the fewest open cases; the earlier one in roster order on a tie."""
     return min(candidates, key=lambda i: (load.get(i, 0), candidates.index(i)), default=None)
-
-
-def parse_policy(table: Mapping[str, object]) -> tuple[Policy, list[str]]:
-    """The policy from the ``[routing]`` table (``other``, ``[routing.deadlines]``, referral keywords)."""
-    problems: list[str] = []
-    other = table.get("other_outcome", "desk")
-    if other not in ("desk", "closed"):
-        problems.append(f'routing.other_outcome must be "desk" or "closed", got {other!r}')
-        other = "desk"
-    deadlines = Deadlines()
-    raw_deadlines = table.get("deadlines", {})
-    if isinstance(raw_deadlines, dict):
-        values = {}
-        for name, value in raw_deadlines.items():
-            if name not in Deadlines.__dataclass_fields__:
-                problems.append(f"routing.deadlines.{name} is not a known deadline")
-            elif not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                problems.append(f"routing.deadlines.{name} must be a positive number of minutes, got {value!r}")
-            else:
-                values[name] = value
-        deadlines = Deadlines(**values)
-    else:
-        problems.append("routing.deadlines must be a table")
-    authorities = DEFAULT_AUTHORITIES
-    raw_authorities = table.get("referral_authorities")
-    if isinstance(raw_authorities, dict):
-        authorities = tuple(
-            (str(name), tuple(str(k).lower() for k in keywords))
-            for name, keywords in raw_authorities.items()
-            if isinstance(keywords, list)
-        )
-        if len(authorities) != len(raw_authorities):
-            problems.append("routing.referral_authorities: each authority needs a list of keywords")
-    elif raw_authorities is not None:
-        problems.append("routing.referral_authorities must be a table of keyword lists")
-    default = table.get("referral_default", "BBMP")
-    policy = Policy("closed" if other == "closed" else "desk", deadlines, authorities, str(default))
-    return policy, problems

@@ -10,11 +10,10 @@ dashboard: sending a case to the desk notifies nobody.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -22,24 +21,15 @@ from sqlmodel import Session, select
 
 from models.db import session_scope
 from models.mentions import audit
+from models.outbox import EMERGENCY_PRIORITY, Intent, enqueue, is_digestible, window_end
 from models.routing import Assignment, next_dockets, open_assignments_of, open_load
 from models.tables import Complaint, Mention
-from notify.digest import is_digestible, window_end
-from notify.messages import CameraLine, CaseSummary, assignment_message
-from notify.outbox import EMERGENCY_PRIORITY, Intent, enqueue
-from notify.settings import parse_notify
-from notify.stage import NotifyStage
-from routing.cameras import Camera, cameras_near, read_cameras
-from routing.people import Organisation, PeopleDataError, load_organisation
-from routing.rules import CaseFacts, Decision, Policy, Recipient, decide, parse_policy
-
-if TYPE_CHECKING:
-    from monitor.loop import Stage
-    from monitor.settings import Settings
-    from routing.jurisdictions import Jurisdictions
+from routing.cameras import Camera, cameras_near
+from routing.messages import CameraLine, CaseSummary, assignment_message
+from routing.people import Organisation
+from routing.rules import CaseFacts, Decision, Policy, Recipient, decide
 
 logger = logging.getLogger(__name__)
-STATUS_FOR = {"assigned": "assigned", "desk": "desk", "referral": "referral", "closed": "closed"}
 COUNT_FOR = {"assigned": "assigned", "desk": "to_desk", "referral": "referred", "closed": "closed"}
 
 
@@ -105,7 +95,7 @@ class RouteStage:
         complaint_id = complaint.id
         assert complaint_id is not None
         intents: list[Intent] = []
-        complaint.docket, complaint.status, complaint.updated_at = docket, STATUS_FOR[decision.outcome], now
+        complaint.docket, complaint.status, complaint.updated_at = docket, decision.outcome, now
         session.add(complaint)
 
         def row(**fields: Any) -> Assignment:
@@ -300,54 +290,3 @@ def _facts(complaint: Complaint, posts: Mapping[int, Mention]) -> CaseFacts:
         complaint.is_vip,
         post.text if post is not None else "",
     )
-
-
-def build_routing_stages(
-    settings: Settings, jurisdictions: Jurisdictions, *, environ: Mapping[str, str] | None = None
-) -> list[Stage]:
-    """The route and notify stages from ``[routing]``, ``[notify]`` and the people folder; raises
-    PeopleDataError listing every problem at once. ``environ`` defaults to the process environment."""
-    env = os.environ if environ is None else environ
-    table = settings.raw.get("routing", {})
-    problems: list[str] = []
-    if not isinstance(table, dict):
-        problems.append("[routing] must be a table")
-        table = {}
-    policy, more = parse_policy(table)
-    problems += more
-    notify_settings, more = parse_notify(settings.raw, env)
-    problems += more
-    people_dir = settings.data_dir / str(table.get("people_dir", settings.city))
-    cameras: list[Camera] = []
-    if (people_dir / "cameras.csv").exists():
-        cameras, more = read_cameras(people_dir / "cameras.csv")
-        problems += more
-    org: Organisation | None = None
-    try:
-        org = load_organisation(
-            people_dir,
-            jurisdictions.stations,
-            desk_unit=str(table.get("desk_office", "desk")),
-            timezone=settings.timezone,
-            environ=env,
-        )
-    except PeopleDataError as exc:
-        problems += exc.problems
-    numbers = {k: table.get(k, d) for k, d in (("camera_radius_m", 300.0), ("max_cameras", 5), ("batch_size", 200))}
-    for key, value in numbers.items():
-        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-            problems.append(f"routing.{key} must be a positive number, got {value!r}")
-    if problems or org is None:
-        raise PeopleDataError(problems)
-    context = RoutingContext(
-        org,
-        policy,
-        cameras,
-        settings.docket_prefix,
-        notify_settings.dashboard_base_url,
-        float(numbers["camera_radius_m"]),
-        int(numbers["max_cameras"]),
-        int(numbers["batch_size"]),
-    )
-    logger.info("routing: %d officers, %d cameras, desk %s", len(org.officers), len(cameras), org.desk_unit)
-    return [RouteStage(context), NotifyStage(org, notify_settings)]

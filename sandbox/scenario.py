@@ -171,6 +171,9 @@ def parse_scenario(lines: Iterable[str], *, source: str = "scenario") -> list[Sc
         except ValueError as exc:
             problems.append(f"line {number}: {exc}")
             continue
+        if post.in_reply_to is not None and (post.platform, post.in_reply_to) not in first_line_of_id:
+            problems.append(f"line {number}: in_reply_to {post.in_reply_to!r} is not the id of an earlier line")
+            continue
         if post.id is not None:
             key = (post.platform, post.id)
             if key in first_line_of_id:

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from monitor.platform import FetchedMention
-from monitor.settings import FacebookPage, PollingSettings, Secret, XAccount
+from models.posts import FetchedMention
+from models.secret import Secret
+from monitor.settings import FacebookPage, PollingSettings, XAccount
 
 SANDBOX_TOKEN = "sandbox-token"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor import demo
+from assembly import demo
 from tests.conftest import ROOT
 
 

@@ -21,10 +21,10 @@ from sqlmodel import select
 
 from models.db import session_scope
 from models.mentions import ensure_account
+from models.outbox import INTERRUPTED
 from models.routing import Assignment, OutboxMessage
+from models.secret import Secret
 from models.tables import AuditEvent, Complaint, Mention
-from monitor.settings import Secret
-from notify.outbox import INTERRUPTED
 from notify.sender import AppriseSender
 from notify.settings import NotifySettings
 from notify.stage import NotifyStage

@@ -13,8 +13,8 @@ from sqlmodel import select
 
 from models.db import session_scope
 from models.routing import OutboxMessage
+from models.secret import Secret
 from models.tables import Complaint
-from monitor.settings import Secret
 from notify.sender import AppriseSender
 from notify.stage import NotifyStage
 from routing.people import Organisation

@@ -12,8 +12,9 @@ from sqlmodel import col
 
 from models.db import session_scope
 from models.tables import AuditEvent, Mention, PollCursor
-from monitor.loop import PolledAccount, register_accounts
+from monitor.loop import PolledAccount, make_platform, register_accounts
 from monitor.poller import poll_account
+from monitor.settings import Account
 from sandbox import FacebookPage as SandboxPage
 from sandbox import FaultSpec, RateBudget, SandboxServer, ScenarioPost
 from sandbox import XAccount as SandboxX
@@ -93,12 +94,9 @@ def world(clock: Clock) -> Iterator[SandboxServer]:
 
 
 def accounts_for(engine: Engine, server: SandboxServer, clock: Clock) -> tuple[PolledAccount, PolledAccount]:
-    x, fb = register_accounts(
-        engine,
-        [make_x_account(api_base_url=server.url), make_facebook_page(api_base_url=server.url)],
-        make_polling(),
-        clock,
-    )
+    polling = make_polling()
+    accounts: list[Account] = [make_x_account(api_base_url=server.url), make_facebook_page(api_base_url=server.url)]
+    x, fb = register_accounts(engine, [make_platform(account, polling, clock) for account in accounts])
     return x, fb
 
 

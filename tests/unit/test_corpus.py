@@ -14,7 +14,7 @@ from classifiers.corpus import (
     split_corpus,
     split_key,
 )
-from classifiers.taxonomy import Category
+from models.taxonomy import Category
 
 
 def line(**overrides: object) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from monitor.demo import ROOT, demo_database_url
+from assembly.demo import ROOT, demo_database_url
 
 
 def test_the_demo_uses_its_own_sqlite_file_by_default() -> None:

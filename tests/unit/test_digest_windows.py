@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from notify.digest import MAX_DIGEST_MESSAGES, plan_sends, window_end
+from models.outbox import Claimed, window_end
+from notify.digest import MAX_DIGEST_MESSAGES, plan_sends
 from notify.messages import digest_message
-from notify.outbox import Claimed
 from routing.people import read_officers
 
 IST = ZoneInfo("Asia/Kolkata")

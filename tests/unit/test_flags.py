@@ -5,7 +5,7 @@ import pytest
 from classifiers.features import normalise
 from classifiers.flags import Cue, EmergencyRule, VipList, emergency_cue, is_missing_child, is_vip
 from classifiers.pipeline import emergency_for
-from classifiers.taxonomy import Category
+from models.taxonomy import Category
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from shapely.geometry import Point, shape
 
-from classifiers.taxonomy import Layer
+from models.taxonomy import Layer
 from routing.jurisdictions import JurisdictionDataError, Jurisdictions
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "bengaluru"

@@ -14,8 +14,9 @@ from classifiers.evaluate import SWEEP_TEMPLATES, evaluate, gazetteer_sweep
 from classifiers.features import FeatureConfig, FeatureSpace, normalise
 from classifiers.flags import EmergencyRule, VipList
 from classifiers.pipeline import Classifier, PlaceLike, PostInput, misconduct_layer
-from classifiers.taxonomy import Category, Layer
 from classifiers.train import TrainConfig, train
+from models.taxonomy import Category, Layer
+from routing.jurisdictions import Jurisdictions
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "classifiers" / "artifacts"
 TOY = {
@@ -234,7 +235,8 @@ def test_evaluate_scores_categories_emergency_styles_and_stations(classifier: Cl
 
 
 def test_gazetteer_sweep_routes_each_named_place_to_its_station_in_every_template(tmp_path: Path) -> None:
-    trained = Classifier.load(ARTIFACTS, ARTIFACTS.parents[1] / "data" / "bengaluru", VipList())
+    city = ARTIFACTS.parents[1] / "data" / "bengaluru"
+    trained = Classifier.load(ARTIFACTS, city, VipList(), Jurisdictions.load(city))
     places_csv = tmp_path / "places.csv"
     places_csv.write_text(
         "name,kind,lat,lon,law_order_station,traffic_station\n"

@@ -8,7 +8,7 @@ import pytest
 
 from classifiers import gazetteer as gz
 from classifiers.places import PlaceFinder, PlaceMatch, has_location_cue, problem_score, station_for
-from classifiers.taxonomy import Category, Layer, layer_for
+from models.taxonomy import Category, Layer, layer_for
 from routing.jurisdictions import Jurisdictions
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "bengaluru"

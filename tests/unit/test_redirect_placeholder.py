@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from notify.settings import parse_notify, redirect_target
+from notify.settings import redirect_target
 from sandbox.receiver import officer_of
 
 
@@ -43,15 +43,3 @@ def test_the_receiver_reads_the_officer_back_from_the_path(path: str, officer: s
 def test_what_the_stage_fills_in_the_receiver_reads_back(officer_id: str) -> None:
     url = redirect_target("json://127.0.0.1:1/notify/{officer}", officer_id)
     assert officer_of(url.removeprefix("json://127.0.0.1:1")) == officer_id
-
-
-def test_an_unknown_placeholder_is_reported_at_start_up() -> None:
-    settings, problems = parse_notify({"notify": {"redirect_url": "json://h:1/notify/{officer}/{channel}"}}, {})
-    assert problems == ["notify.redirect_url has unknown placeholder(s) {channel} (only {officer} is filled in)"]
-    _, from_env = parse_notify({}, {"NOTIFY_REDIRECT_URL": "json://h:1/{offcer}"})
-    assert len(from_env) == 1 and "{offcer}" in from_env[0]
-
-
-def test_the_environment_redirect_with_the_placeholder_is_accepted() -> None:
-    settings, problems = parse_notify({}, {"NOTIFY_REDIRECT_URL": "json://127.0.0.1:9/notify/{officer}"})
-    assert problems == [] and settings.redirect_url == "json://127.0.0.1:9/notify/{officer}"

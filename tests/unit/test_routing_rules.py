@@ -32,7 +32,7 @@ def _station(sid: str, layer: str, parent: str | None = None) -> Station:
 
 
 def _officer(oid: str, unit: str, role: str = "duty", status: str = "active", **kw: Any) -> Officer:
-    from monitor.settings import Secret
+    from models.secret import Secret
 
     return Officer(
         oid, f"Officer {oid}", kw.get("rank", "PSI"), unit, role, status, (Secret(f"json://127.0.0.1:9/{oid}"),)

@@ -23,11 +23,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from models.db import make_engine, migrate, safe_url, session_scope
+from assembly.build import build
+from assembly.errors import StartupError
+from assembly.settings import load_settings
+from models.db import safe_url, session_scope
+from models.secret import Secret
 from models.tables import Complaint, Mention
 from monitor.loop import Bot, register_accounts
-from monitor.settings import FacebookPage, Settings, XAccount, load_settings
-from monitor.stages import build_stages
+from monitor.settings import Account, FacebookPage, XAccount
 from sandbox import AutoRelease, SandboxServer
 from sandbox import FacebookPage as SandboxPage
 from sandbox import XAccount as SandboxXAccount
@@ -43,17 +46,20 @@ MAX_POLLS_PER_WAVE = 50
 DEFAULT_NOTIFICATIONS_FILE = ROOT / "var" / "demo-notifications.jsonl"
 
 
-class DemoError(RuntimeError):
-    """The demo cannot start (bad scenario, port taken); the message says why."""
-
-
-def sandbox_environ(config: Path, environ: Mapping[str, str]) -> dict[str, str]:
-    """The environment with every secret the config names set to the sandbox's token."""
-    import tomllib
-
-    document = tomllib.loads(config.read_text(encoding="utf-8"))
-    names = {v for a in document.get("accounts", []) for k, v in a.items() if k.endswith("_env") and isinstance(v, str)}
-    return {**environ, **{name: SANDBOX_TOKEN for name in names}}
+def on_sandbox(account: Account, sandbox_url: str) -> Account:
+    """The account pointed at the sandbox, with the sandbox's token for every secret it uses."""
+    token = Secret(SANDBOX_TOKEN)
+    if isinstance(account, XAccount):
+        return replace(
+            account,
+            bearer_token=token,
+            consumer_key=token,
+            consumer_secret=token,
+            access_token=token,
+            access_token_secret=token,
+            api_base_url=sandbox_url,
+        )
+    return replace(account, page_token=token, app_secret=token, api_base_url=sandbox_url)
 
 
 def shift_to_now(posts: Sequence[ScenarioPost], now: datetime) -> list[ScenarioPost]:
@@ -94,23 +100,20 @@ def run_demo(
     stop: threading.Event | None,
     notifications: Path | None = None,
 ) -> dict[str, Any]:
-    settings = load_settings(config, sandbox_environ(config, environ))
+    settings = load_settings(config, environ, need_platform_secrets=False)
     scenario_path = scenario or settings.sandbox.scenario
     try:
         posts = shift_to_now(load_scenario(scenario_path), datetime.now(UTC))
     except ScenarioError as exc:
-        raise DemoError(str(exc)) from exc
+        raise StartupError(f"scenario {scenario_path}", exc.problems) from exc
     except OSError as exc:
-        raise DemoError(f"cannot read the scenario {scenario_path}: {exc.strerror}") from exc
+        raise StartupError("scenario", [f"cannot read {scenario_path}: {exc.strerror}"]) from exc
     url = database_url or demo_database_url(environ)
     if not once and url == DEFAULT_DEMO_URL:
         # the live demo replays the scenario from its start: posts already stored would never show up again
         for stale in DEFAULT_DEMO_DB.parent.glob(DEFAULT_DEMO_DB.name + "*"):
             stale.unlink()
         logger.info("demo: starting from an empty %s", DEFAULT_DEMO_DB)
-    engine = make_engine(url)
-    migrate(engine)
-
     server = SandboxServer(
         posts,
         host=settings.sandbox.host,
@@ -126,19 +129,32 @@ def run_demo(
     try:
         server.start()
     except OSError as exc:
-        raise DemoError(
-            f"the sandbox cannot listen on {settings.sandbox.host}:{settings.sandbox.port}: {exc.strerror}"
-            " (is another demo running? set [sandbox] port in config.toml)"
+        raise StartupError(
+            "sandbox",
+            [
+                f"cannot listen on {settings.sandbox.host}:{settings.sandbox.port}: {exc.strerror}"
+                " (is another demo running? set [sandbox] port in config.toml)"
+            ],
         ) from exc
     notifications_file = notifications or DEFAULT_NOTIFICATIONS_FILE
     try:
         receiver = NotificationReceiver(settings.sandbox.host, record_path=notifications_file).start()
     except OSError as exc:
         server.stop()
-        engine.dispose()
-        raise DemoError(f"cannot write the notifications file {notifications_file}: {exc.strerror}") from exc
+        raise StartupError("demo", [f"cannot write the notifications file {notifications_file}: {exc.strerror}"]) from exc
+    engine: Engine | None = None
     try:
-        bot = _bot(settings, engine, server.url, {**environ, "NOTIFY_REDIRECT_URL": receiver.officer_url})
+        demo_settings = replace(
+            settings,
+            accounts=tuple(on_sandbox(a, server.url) for a in settings.accounts),
+            database_url=url,
+            notify=replace(settings.notify, redirect_url=receiver.officer_url),
+            has_platform_secrets=True,
+        )
+        assembly = build(demo_settings, environ)
+        engine = assembly.engine
+        assert engine is not None  # built to start
+        bot = Bot(engine, register_accounts(engine, assembly.platforms), assembly.stages, settings.polling)
         logger.info("officer notifications go to %s and are written to %s", receiver.officer_url, notifications_file)
         if once:
             return {
@@ -157,14 +173,8 @@ def run_demo(
     finally:
         receiver.stop()
         server.stop()
-        engine.dispose()
-
-
-def _bot(settings: Settings, engine: Engine, sandbox_url: str, environ: Mapping[str, str]) -> Bot:
-    """The bot on the sandbox; every officer notification goes to the demo's local receiver."""
-    accounts = [replace(a, api_base_url=sandbox_url) for a in settings.accounts]
-    polled = register_accounts(engine, accounts, settings.polling)
-    return Bot(engine, polled, build_stages(settings, environ), settings.polling)
+        if engine is not None:
+            engine.dispose()
 
 
 def _run_once(bot: Bot, server: SandboxServer, engine: Engine, scenario_size: int) -> dict[str, Any]:

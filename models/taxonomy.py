@@ -46,11 +46,6 @@ LAW_ORDER_CATEGORIES = frozenset(
         Category.MISSING_PERSON,
     }
 )
-NO_STATION_CATEGORIES = frozenset(
-    {Category.CIVIC_REFERRAL, Category.APPRECIATION, Category.INFORMATION_REQUEST, Category.OTHER}
-)
-
-
 def layer_for(category: Category, *, misconduct_layer: Layer | None = None) -> Layer | None:
     """The station layer responsible for a category, or None where no station acts.
 

@@ -1,4 +1,4 @@
-"""The outbox: notifications stored with an idempotency key, claimed, sent once, retried with backoff.
+"""The outbox: officer notifications stored with an idempotency key, claimed, sent once, retried with backoff.
 
 Crash window (documented, not hidden): a message is marked ``sending`` in its own committed
 transaction *before* Apprise is called and ``sent`` right after. A crash between the two leaves it
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,6 +24,8 @@ from models.routing import OutboxMessage
 INTERRUPTED = "interrupted while sending: delivery unknown"
 INSERT_CHUNK = 200
 EMERGENCY_PRIORITY = 2  # the priority of an emergency's messages: never held for a digest
+DIGEST_PURPOSES = frozenset({"assign", "copy", "reassign"})  # what an officer in digest mode gets batched
+MINUTES_PER_DAY = 24 * 60
 
 
 @dataclass(frozen=True)
@@ -185,16 +188,6 @@ def fail_interrupted(session: Session, *, now: datetime, timeout_s: float, limit
     return found
 
 
-def retry_delay_s(attempts: int, *, initial_s: float, max_s: float) -> float:
-    """Exponential backoff: ``initial_s`` after the first failure, doubling, capped at ``max_s``."""
-    return float(min(max_s, initial_s * 2 ** max(0, attempts - 1)))
-
-
-def outbox_counts(session: Session) -> dict[str, int]:
-    statement = select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status)
-    return {status: count for status, count in session.exec(statement).all()}
-
-
 def _claimed(row: OutboxMessage) -> Claimed:
     assert row.id is not None
     return Claimed(
@@ -210,3 +203,17 @@ def _claimed(row: OutboxMessage) -> Claimed:
         row.last_error,
         row.priority,
     )
+
+
+def is_digestible(*, purpose: str, priority: int, every_min: int) -> bool:
+    """Whether a message to an officer with this digest setting waits for the window's end."""
+    return every_min > 0 and purpose in DIGEST_PURPOSES and priority < EMERGENCY_PRIORITY
+
+
+def window_end(now: datetime, every_min: int, tz: ZoneInfo) -> datetime:
+    """The end (aware UTC) of the digest window holding ``now``; windows restart at local midnight."""
+    local = now.astimezone(tz)
+    midnight = datetime.combine(local.date(), time(0), tzinfo=tz)
+    minute = local.hour * 60 + local.minute
+    end = min(MINUTES_PER_DAY, (minute // every_min + 1) * every_min)
+    return (midnight + timedelta(minutes=end)).astimezone(now.tzinfo)

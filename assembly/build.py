@@ -1,0 +1,135 @@
+"""The composition root: ``build(settings, environ)`` puts the bot together, once, for every command.
+
+The jurisdictions are loaded once and handed to both the place finder and the organisation; the
+organisation is handed to routing and, as a directory of addresses, to notify; the platforms and the
+stages are built here and nowhere else. ``bot``, ``demo`` and ``check-config`` all call it; with
+``start=False`` nothing is started or written (no schema migration), so ``check-config`` finds every
+problem the bot would meet at start-up: people, roster, camera and jurisdiction data included.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy.engine import Engine
+
+from assembly.database import open_database
+from assembly.errors import StartupError
+from assembly.settings import Settings
+from models.stage import Clock, Stage, utc_now
+from monitor.loop import make_platform
+from monitor.platform import Platform
+from routing.cameras import Camera, read_cameras
+from routing.jurisdictions import JurisdictionDataError, Jurisdictions
+from routing.people import Organisation, PeopleDataError, load_organisation
+
+if TYPE_CHECKING:  # the model (and torch) load only in the commands that classify
+    from classifiers.pipeline import Classifier
+
+logger = logging.getLogger(__name__)
+ARTIFACTS_DIR = Path(__file__).resolve().parent.parent / "classifiers" / "artifacts"
+
+
+@dataclass(frozen=True)
+class Assembly:
+    """What a bot process runs on."""
+
+    settings: Settings
+    engine: Engine | None  # None when built with start=False
+    jurisdictions: Jurisdictions
+    organisation: Organisation
+    cameras: tuple[Camera, ...]
+    classifier: Classifier
+    platforms: tuple[Platform, ...]
+    stages: tuple[Stage, ...]
+
+
+def load_city(settings: Settings, environ: Mapping[str, str]) -> tuple[Jurisdictions, Organisation, tuple[Camera, ...]]:
+    """The city's stations and the people folder, checked against each other; StartupError listing every problem."""
+    try:
+        jurisdictions = Jurisdictions.load(settings.city_dir)
+    except JurisdictionDataError as exc:
+        raise StartupError(f"city data in {settings.city_dir}", [str(exc)]) from exc
+    problems: list[str] = []
+    people_dir = settings.routing.people_dir
+    cameras: list[Camera] = []
+    if (people_dir / "cameras.csv").is_file():
+        cameras, more = read_cameras(people_dir / "cameras.csv")
+        problems += more
+    try:
+        organisation = load_organisation(
+            people_dir,
+            jurisdictions.stations,
+            desk_unit=settings.routing.desk_office,
+            timezone=settings.timezone,
+            environ=environ,  # officers' addresses may name environment variables
+        )
+    except PeopleDataError as exc:
+        problems = exc.problems + problems
+        organisation = None
+    if problems or organisation is None:
+        raise StartupError(f"people data in {people_dir}", problems)
+    return jurisdictions, organisation, tuple(cameras)
+
+
+def load_classifier(settings: Settings, jurisdictions: Jurisdictions | None) -> Classifier:
+    from classifiers.flags import VipList
+    from classifiers.pipeline import Classifier
+
+    if not (ARTIFACTS_DIR / "manifest.json").is_file():
+        raise StartupError("classifier", [f"no trained model in {ARTIFACTS_DIR} (run.py train builds it)"])
+    vip = VipList(handles=settings.vip_handles, page_ids=settings.vip_page_ids)
+    return Classifier.load(ARTIFACTS_DIR, settings.city_dir, vip, stations=jurisdictions)
+
+
+def build(settings: Settings, environ: Mapping[str, str], *, start: bool = True, clock: Clock = utc_now) -> Assembly:
+    """Everything a bot process needs, from checked settings. ``start``: open and migrate the database;
+    without it the database is only checked to answer. Raises StartupError."""
+    if not settings.has_platform_secrets:
+        raise StartupError("config", ["the settings were loaded without platform secrets: no platform can be built"])
+    jurisdictions, organisation, cameras = load_city(settings, environ)
+    classifier = load_classifier(settings, jurisdictions)
+    engine = open_database(settings.database_url, prepare=start)
+    if not start:
+        engine.dispose()
+    platforms = tuple(make_platform(account, settings.polling, clock) for account in settings.accounts)
+    return Assembly(
+        settings,
+        engine if start else None,
+        jurisdictions,
+        organisation,
+        cameras,
+        classifier,
+        platforms,
+        make_stages(settings, classifier, organisation, cameras),
+    )
+
+
+def make_stages(
+    settings: Settings, classifier: Classifier, organisation: Organisation, cameras: tuple[Camera, ...]
+) -> tuple[Stage, ...]:
+    """classify → route → notify, each given only what it needs."""
+    from classifiers.pipeline import PostInput
+    from classifiers.stage import ClassifyStage
+    from notify.stage import NotifyStage
+    from routing.stage import RouteStage, RoutingContext
+
+    r = settings.routing
+    context = RoutingContext(
+        organisation,
+        r.policy,
+        cameras,
+        settings.docket_prefix,
+        settings.notify.dashboard_base_url,
+        r.camera_radius_m,
+        r.max_cameras,
+        r.batch_size,
+    )
+    logger.info(
+        "routing: %d officers, %d cameras, desk %s", len(organisation.officers), len(cameras), organisation.desk_unit
+    )
+    return (ClassifyStage(classifier, PostInput), RouteStage(context), NotifyStage(organisation, settings.notify))
