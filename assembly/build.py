@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
-from assembly.database import open_database
+from assembly.database import check_database, open_database
 from assembly.errors import StartupError
 from assembly.settings import Settings
 from models.stage import Clock, Stage, utc_now
@@ -93,13 +93,15 @@ def build(settings: Settings, environ: Mapping[str, str], *, start: bool = True,
         raise StartupError("config", ["the settings were loaded without platform secrets: no platform can be built"])
     jurisdictions, organisation, cameras = load_city(settings, environ)
     classifier = load_classifier(settings, jurisdictions)
-    engine = open_database(settings.database_url, prepare=start)
-    if not start:
-        engine.dispose()
+    engine: Engine | None = None
+    if start:
+        engine = open_database(settings.database_url)
+    else:
+        check_database(settings.database_url)
     platforms = tuple(make_platform(account, settings.polling, clock) for account in settings.accounts)
     return Assembly(
         settings,
-        engine if start else None,
+        engine,
         jurisdictions,
         organisation,
         cameras,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 from assembly.errors import StartupError
 from models.db import DatabaseError, make_engine, migrate, safe_url
@@ -34,6 +37,20 @@ def open_database(url: str, *, prepare: bool = True) -> Engine:
             engine.dispose()
             raise StartupError("database", [str(exc)]) from exc
     return engine
+
+
+def check_database(url: str) -> None:
+    """What :func:`open_database` checks, writing nothing: a SQLite file that does not exist yet is not
+    created (its folder must be one the bot can create files in). Raises StartupError."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        path = Path(parsed.database)
+        if not path.exists():
+            folder = next((p for p in path.parents if p.exists()), Path("/"))
+            if not os.access(folder, os.W_OK):
+                raise StartupError("database", [f"cannot create {path}: {folder} is not writable"])
+            return
+    open_database(url, prepare=False).dispose()
 
 
 def _version(connection: sa.Connection) -> tuple[int, ...]:
