@@ -1,0 +1,60 @@
+"""Each stage is its own guarded job: one that raises does not hold up the others."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from assembly.database import _unsupported
+from monitor.loop import Bot
+from tests.builders import make_polling
+
+
+class Broken:
+    name = "classify"
+
+    def run(self, engine: Engine, now: datetime) -> dict[str, int]:
+        raise RuntimeError("the model file is corrupt")
+
+
+class Counting:
+    def __init__(self, name: str, done: threading.Event | None = None) -> None:
+        self.name, self.runs, self.done = name, 0, done
+
+    def run(self, engine: Engine, now: datetime) -> dict[str, int]:
+        self.runs += 1
+        if self.done is not None and self.runs >= 2:
+            self.done.set()
+        return {self.name: 1}
+
+
+def test_a_failing_stage_does_not_stop_the_next_one_in_a_pass(caplog: pytest.LogCaptureFixture) -> None:
+    route, notify = Counting("route"), Counting("notify")
+    bot = Bot(sa.create_engine("sqlite://"), [], [Broken(), route, notify], make_polling(), clock=lambda: datetime.now(UTC))
+    assert bot.run_stages() == {"route": 1, "notify": 1}
+    assert "classify failed" in caplog.text
+
+
+def test_in_the_loop_the_other_stages_keep_their_turns_while_one_keeps_failing() -> None:
+    done, stop = threading.Event(), threading.Event()
+    notify = Counting("notify", done)
+    bot = Bot(sa.create_engine("sqlite://"), [], [Broken(), notify], make_polling())
+    worker = threading.Thread(target=bot.run_forever, args=(stop,), kwargs={"stage_interval_s": 0.05})
+    worker.start()
+    try:
+        assert done.wait(10), "notify never ran a second time while classify kept failing"
+    finally:
+        stop.set()
+        worker.join(10)
+
+
+@pytest.mark.parametrize(
+    ("dialect", "version", "refused"),
+    [("sqlite", (3, 34, 1), True), ("sqlite", (3, 40, 1), False), ("postgresql", (12, 9), True), ("postgresql", (15, 19), False)],
+)
+def test_an_unsupported_database_version_is_refused(dialect: str, version: tuple[int, ...], refused: bool) -> None:
+    assert (_unsupported(dialect, version) is not None) is refused
