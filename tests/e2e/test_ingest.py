@@ -1,4 +1,5 @@
-"""``run.py`` as a subprocess: the demo's exactly-once storage and a kill -9 in the middle of a poll."""
+"""``run.py`` as a subprocess: the demo's exactly-once storage, and kill -9 at any moment of a poll: no stored
+post ever lies beyond the stored cursor, and in the end every post is stored once."""
 
 from __future__ import annotations
 
@@ -8,13 +9,20 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
+from subprocess import DEVNULL
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
-from sandbox import FacebookPage, FaultSpec, SandboxServer, XAccount, load_scenario
+from models.tables import Account, Mention, PollCursor
+from sandbox import FacebookPage, FaultSpec, SandboxServer, StoredPost, XAccount, load_scenario
 from tests.builders import write_scenario
 from tests.conftest import ROOT, pg_url_for
 
@@ -35,13 +43,68 @@ def run_once(scenario: Path, database_url: str) -> dict[str, int]:
     return json.loads(lines[0])  # type: ignore[no-any-return]
 
 
-def unique_mentions(engine: Engine) -> tuple[int, int]:
+def stored_count(engine: Engine) -> int:
     with engine.connect() as conn:
-        total = conn.execute(sa.text("SELECT count(*) FROM mention")).scalar_one()
-        distinct = conn.execute(
-            sa.text("SELECT count(*) FROM (SELECT DISTINCT platform, external_id FROM mention) AS d")
-        ).scalar_one()
-    return total, distinct
+        return int(conn.execute(sa.select(sa.func.count()).select_from(Mention)).scalar_one())
+
+
+def stored_posts(engine: Engine) -> Counter[tuple[str, str]]:
+    """(platform, text) of every stored mention, with how many times each is stored."""
+    with engine.connect() as conn:
+        return Counter(
+            (platform, text) for platform, text in conn.execute(sa.select(col(Mention.platform), col(Mention.text)))
+        )
+
+
+def cursor_problems(engine: Engine, on_platforms: Sequence[StoredPost]) -> list[str]:
+    """What a kill -9 must never leave behind: a stored post beyond its account's stored cursor (committed
+    without the cursor that covers it: the next poll reads it again), or a post the stored cursor has
+    passed that is not stored (the cursor committed ahead of its posts: lost for good).
+
+    X: the cursor is the ``since_id`` of the last complete range; a range read only in part is kept in
+    ``resume`` (``until_id`` = the oldest id read, ``newest_id`` = the newest of the range): the posts
+    covered are those up to ``since_id`` and those of the resumed range. Facebook: the cursor is the newest
+    ``created_time`` stored, to the second; posts of that very second are read again, so they may go either
+    way. One account per platform here, so cursors are looked up by platform.
+    """
+    with engine.connect() as conn:
+        account_cursor = sa.select(col(Account.platform), col(PollCursor.cursor), col(PollCursor.resume)).join(
+            PollCursor, col(PollCursor.account_id) == col(Account.id)
+        )
+        cursors = {platform: (cursor, resume) for platform, cursor, resume in conn.execute(account_cursor)}
+        stored = {
+            (platform, external_id): created_at
+            for platform, external_id, created_at in conn.execute(
+                sa.select(col(Mention.platform), col(Mention.external_id), col(Mention.created_at))
+            )
+        }
+
+    def covered(platform: str, external_id: str, created_at: datetime) -> bool | None:
+        """Whether the stored cursor covers the post (None: it may go either way)."""
+        cursor, resume = cursors[platform]
+        if platform == "x":
+            partial_range = json.loads(resume) if resume else {}
+            low, high = int(partial_range.get("until_id") or 0), int(partial_range.get("newest_id") or 0)
+            return int(external_id) <= int(cursor or 0) or low <= int(external_id) <= high
+        if cursor is None:
+            return False
+        second, since = created_at.replace(microsecond=0), datetime.fromisoformat(cursor)
+        return None if second == since else second < since
+
+    problems = [
+        f"{platform} {external_id} ({created_at:%H:%M:%S}) is stored beyond the cursor {cursors[platform]}"
+        for (platform, external_id), created_at in stored.items()
+        if covered(platform, external_id, created_at) is False
+    ]
+    problems += [
+        f"{p.platform} {p.external_id} ({p.created_at:%H:%M:%S}) is behind the cursor {cursors[p.platform]} "
+        "but not stored"
+        for p in on_platforms
+        if p.source == "scenario"
+        and (p.platform, p.external_id) not in stored
+        and covered(p.platform, p.external_id, p.created_at)
+    ]
+    return problems
 
 
 @pytest.mark.slow
@@ -52,7 +115,7 @@ def test_demo_once_stores_2000_posts_once_and_nothing_on_a_second_run(engine: En
     assert first["mentions"] == 2000 and first["new_mentions"] == 2000
     second = run_once(scenario, url)
     assert second["mentions"] == 2000 and second["new_mentions"] == 0
-    assert unique_mentions(engine) == (2000, 2000)
+    assert stored_posts(engine) == Counter((p.platform, p.text) for p in load_scenario(scenario))
 
 
 def test_demo_rejects_a_broken_scenario_with_every_bad_line(tmp_path: Path) -> None:
@@ -100,7 +163,7 @@ page_id = "104735829586723"
 name = "Bengaluru City Police"
 page_token_env = "T"
 api_base_url = "{sandbox_url}"
-lookback_days = 3650
+lookback_days = 30
 """
         + sample_sections_from("[routing]"),
         encoding="utf-8",
@@ -116,58 +179,71 @@ def sample_sections_from(header: str) -> str:
 
 @pytest.mark.slow
 def test_kill_9_mid_poll_loses_and_duplicates_nothing(engine: Engine, tmp_path: Path) -> None:
-    scenario = load_scenario(write_scenario(tmp_path / "s.jsonl", 600, 300))
+    # posts of the last day, so the page's lookback reaches them whatever day the test runs
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+    scenario = load_scenario(write_scenario(tmp_path / "s.jsonl", 600, 300, start=start))
     server = SandboxServer(
         scenario,
         x_accounts=[XAccount(user_id="1021737162349010945", username="blrcitytraffic")],
         facebook_pages=[FacebookPage(page_id="104735829586723", name="Bengaluru City Police")],
+        release="manual",
     ).start()
     url = pg_url_for(engine)
     # notifications go nowhere beyond this machine: a closed local port
     env = {**os.environ, "T": "sandbox-token", "NOTIFY_REDIRECT_URL": "json://127.0.0.1:9/kill-test"}
     config = bot_config(tmp_path, server.url, url)
+
+    log = tmp_path / "bot.log"  # a file, not a pipe: a process that is killed never has its pipe drained
+
+    def start_bot() -> subprocess.Popen[bytes]:
+        with log.open("wb") as stderr:
+            return subprocess.Popen([*RUN, "bot", "-c", str(config)], cwd=ROOT, env=env, stdout=DEVNULL, stderr=stderr)
+
+    def wait_until_above(bot: subprocess.Popen[bytes], what: str, count: Callable[[], int], above: int) -> None:
+        deadline = time.monotonic() + 120
+        while count() <= above:
+            if bot.poll() is not None:
+                pytest.fail(f"the bot exited (code {bot.returncode}) before {what}: {log.read_text()[-2000:]}")
+            assert time.monotonic() < deadline, f"the bot took over 120 s for {what}: {log.read_text()[-2000:]}"
+            time.sleep(0.01)
+
     try:
-        # round 1 is killed while a mentions request hangs; the others at varied moments after the first
-        # request of the new process: mid-fetch, mid-store, between accounts
+        # Posts arrive in batches while the bot runs. Kill 1 lands while a mentions request hangs; each
+        # later one lands a varied moment after the new process's first commit, with the next batch just
+        # released: mid-fetch, mid-store, between accounts, between polls.
         server.state.add_fault(FaultSpec(kind="timeout", platform="x", path="/mentions", delay_s=8.0, count=1))
-        for delay_s in (0.5, 0.0, 0.05, 0.12, 0.25, 0.4):
-            seen = server.state.request_count()
-            bot = subprocess.Popen(
-                [*RUN, "bot", "-c", str(config)],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            deadline = time.monotonic() + 120
-            while server.state.request_count() == seen and time.monotonic() < deadline:
-                assert bot.poll() is None, f"the bot exited on its own (code {bot.returncode}) before polling"
-                time.sleep(0.01)
+        for kill, delay_s in enumerate((0.5, 0.0, 0.05, 0.12, 0.25, 0.4), start=1):
+            server.state.release(75)
+            seen, stored_before = server.state.request_count(), stored_count(engine)
+            bot = start_bot()
+            if kill == 1:
+                wait_until_above(bot, "its first request", server.state.request_count, seen)
+            else:
+                wait_until_above(bot, "storing a post", partial(stored_count, engine), stored_before)
+                server.state.release(75)
             time.sleep(delay_s)
             bot.send_signal(signal.SIGKILL)
             bot.wait(timeout=10)
             server.state.clear_faults()
-            total, distinct = unique_mentions(engine)
-            assert total == distinct  # never a duplicate, whatever the moment of the kill
+            problems = cursor_problems(engine, server.state.posts())
+            assert not problems, f"after kill {kill} (+{delay_s} s), {len(problems)} problem(s): {problems[:3]}"
 
-        restarted = subprocess.Popen(
-            [*RUN, "bot", "-c", str(config)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert restarted.stderr is not None  # stderr=PIPE
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and unique_mentions(engine)[1] < 900:
-            if restarted.poll() is not None:
-                pytest.fail(f"the bot exited (code {restarted.returncode}): {restarted.stderr.read()[-2000:]}")
-            time.sleep(0.5)
+        server.state.release_all()
+        restarted = start_bot()
+        wait_until_above(restarted, "storing every post", partial(stored_count, engine), len(scenario) - 1)
         restarted.send_signal(signal.SIGTERM)
-        _, err = restarted.communicate(timeout=60)
+        restarted.wait(timeout=60)
+        err = log.read_text()
         assert restarted.returncode == 0, err[-2000:]
         assert "bot stopped" in err
+        on_platforms = server.state.posts()
     finally:
         server.stop()
-    assert unique_mentions(engine) == (900, 900)
+    assert not cursor_problems(engine, on_platforms)
+    with engine.connect() as conn:
+        stored_ids = {
+            (platform, external_id)
+            for platform, external_id in conn.execute(sa.select(col(Mention.platform), col(Mention.external_id)))
+        }
+    assert stored_ids == {(p.platform, p.external_id) for p in on_platforms if p.source == "scenario"}
+    assert stored_posts(engine) == Counter((p.platform, p.text) for p in scenario)  # each post once, none lost
