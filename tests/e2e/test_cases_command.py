@@ -13,9 +13,9 @@ from sqlalchemy.engine import Engine
 
 from routing.people import Organisation
 from routing.stage import RouteStage
+from tests.builders import make_org
 from tests.conftest import ROOT, pg_url_for
 from tests.integration.test_notify_delivery import NOW, add_complaint, context
-from tests.unit.test_routing_rules import make_org
 
 RANKS = {"L1-A": "Sub-Inspector", "L1-NIGHT": "Head Constable", "ACP2": "ACP", "TS-DAY": "ASI", "TDCP": "DCP"}
 

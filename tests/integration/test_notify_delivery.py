@@ -32,7 +32,7 @@ from routing.cameras import Camera
 from routing.people import Organisation
 from routing.rules import Policy
 from routing.stage import RouteStage, RoutingContext
-from tests.unit.test_routing_rules import make_org
+from tests.builders import make_org
 
 NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)  # noon in Bengaluru, a Monday
 SETTINGS = NotifySettings(max_attempts=3, backoff_initial_s=30, backoff_max_s=600, sending_timeout_s=120)

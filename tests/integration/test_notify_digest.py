@@ -20,6 +20,7 @@ from notify.stage import NotifyStage
 from routing.people import Organisation
 from routing.stage import RouteStage
 from sandbox.receiver import NotificationReceiver
+from tests.builders import make_org
 from tests.integration.test_notify_delivery import (
     NOW,  # 12:00 in Bengaluru: the 60-minute window ends at 13:00, i.e. NOW + 60 min
     SETTINGS,
@@ -28,7 +29,6 @@ from tests.integration.test_notify_delivery import (
     context,
     http_receiver,  # noqa: F401 (a fixture)
 )
-from tests.unit.test_routing_rules import make_org
 
 WINDOW_END = NOW + timedelta(minutes=60)
 

@@ -1,4 +1,4 @@
-"""The assignment rules, as tables over a small made-up force.
+"""The assignment rules, as tables over a small made-up force (``tests.builders.make_org``).
 
 The force: traffic station TS under a traffic ACP and DCP; law-and-order stations L1 and L2 under
 ACP office A1, and L3 alone under ACP office A2; both ACP offices under DCP office D, under the
@@ -14,10 +14,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from routing.jurisdictions import Station
-from routing.people import Office, Officer, Organisation, check
-from routing.rosters import Roster, Shift, parse_clock, parse_weekdays
+from routing.people import check
 from routing.rules import CaseFacts, Policy, decide, referral_authority
+from tests.builders import make_org
 
 IST = ZoneInfo("Asia/Kolkata")
 
@@ -25,84 +24,6 @@ IST = ZoneInfo("Asia/Kolkata")
 def ist(day: int, hour: int, minute: int = 0) -> datetime:
     """A UTC time given as Bengaluru wall-clock time on November ``day``, 2026 (the 23rd is a Monday)."""
     return datetime(2026, 11, day, hour, minute, tzinfo=IST).astimezone(UTC)
-
-
-def _station(sid: str, layer: str, parent: str | None = None) -> Station:
-    return Station(sid, layer, sid.upper(), "", parent, layer in ("traffic", "law_order"))
-
-
-def _officer(oid: str, unit: str, role: str = "duty", status: str = "active", **kw: Any) -> Officer:
-    from models.secret import Secret
-
-    return Officer(
-        oid, f"Officer {oid}", kw.get("rank", "PSI"), unit, role, status, (Secret(f"json://127.0.0.1:9/{oid}"),)
-    )
-
-
-def make_org(*, officers: list[Officer] | None = None, shifts: list[Shift] | None = None) -> Organisation:
-    stations = {
-        s.id: s
-        for s in [
-            _station("tdcp", "traffic_dcp"),
-            _station("tacp", "traffic_acp", "tdcp"),
-            _station("ts", "traffic", "tacp"),
-            _station("l1", "law_order"),
-            _station("l2", "law_order"),
-            _station("l3", "law_order"),
-        ]
-    }
-    offices = {
-        o.id: o
-        for o in [
-            Office("cp", "Commissioner", "commissioner"),
-            Office("desk", "Social Media Desk", "desk", "cp"),
-            Office("d", "DCP Division", "dcp", "cp"),
-            Office("a1", "ACP 1", "acp", "d"),
-            Office("a2", "ACP 2", "acp", "d"),
-        ]
-    }
-    supervisors = {"l1": "a1", "l2": "a1", "l3": "a2", "tdcp": "cp"}
-    people = (
-        officers
-        if officers is not None
-        else [
-            _officer("CP", "cp", "head"),
-            _officer("DESK1", "desk", "desk"),
-            _officer("DCP", "d", "head"),
-            _officer("ACP1", "a1", "head"),
-            _officer("ACP2", "a2", "head"),
-            _officer("TDCP", "tdcp", "head"),
-            _officer("TACP", "tacp", "head"),
-            _officer("TS-HEAD", "ts", "in_charge"),
-            _officer("TS-DAY", "ts"),
-            _officer("TS-NIGHT", "ts"),
-            _officer("L1-HEAD", "l1", "in_charge"),
-            _officer("L1-A", "l1"),
-            _officer("L1-B", "l1"),
-            _officer("L1-NIGHT", "l1"),
-            _officer("L2-HEAD", "l2", "in_charge"),
-            _officer("L3-HEAD", "l3", "in_charge"),
-            _officer("L3-DUTY", "l3"),
-        ]
-    )
-    roster = (
-        shifts
-        if shifts is not None
-        else [
-            _shift("ts", "TS-DAY", "08:00", "20:00"),
-            _shift("ts", "TS-NIGHT", "20:00", "08:00"),
-            _shift("l1", "L1-A", "06:00", "22:00"),
-            _shift("l1", "L1-B", "06:00", "22:00"),
-            _shift("l1", "L1-NIGHT", "22:00", "06:00"),
-            _shift("l2", "L2-HEAD", "00:00", "00:00"),
-            _shift("l3", "L3-DUTY", "00:00", "00:00"),
-        ]
-    )
-    return Organisation(stations, offices, {o.id: o for o in people}, supervisors, Roster(roster), "desk", IST)
-
-
-def _shift(station: str, officer: str, start: str, end: str, days: str = "daily") -> Shift:
-    return Shift(station, officer, parse_weekdays(days), parse_clock(start), parse_clock(end))
 
 
 def facts(category: str, station: str | None = "l1", **overrides: Any) -> CaseFacts:
