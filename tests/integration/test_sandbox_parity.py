@@ -24,7 +24,6 @@ from monitor.transport import point_session_at
 from sandbox import FacebookPage, SandboxServer, ScenarioPost, XAccount
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "recorded"
-pytestmark = pytest.mark.skipif(not FIXTURES.is_dir(), reason=f"recorded fixtures not found at {FIXTURES}")
 
 ME = XAccount("1072250532645998596", "TweepyDev", "Tweepy Testing")
 MENTIONED = XAccount("783214", "Twitter", "Twitter")
