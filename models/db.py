@@ -23,8 +23,14 @@ class DatabaseError(RuntimeError):
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``: SQLite gets WAL, a busy timeout and foreign keys; its folder is created."""
+    """An engine for ``url``: SQLite gets WAL, a busy timeout and foreign keys; its folder is created.
+
+    A database error never carries the rows it was given (citizens' posts and names) into a log: the
+    bound parameters are hidden, and PostgreSQL's DETAIL and CONTEXT lines, which can quote the failing
+    row ("Failing row contains (...)"), are left out of the message (see :func:`_primary_message_only`).
+    """
     parsed = make_url(url)
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -40,7 +46,27 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.close()
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    sa.event.listen(engine, "handle_error", _primary_message_only)
+    return engine
+
+
+def _primary_message_only(context: sa.engine.ExceptionContext) -> None:
+    """Keep only the server's primary message (what failed, on which column or constraint) in the error.
+
+    psycopg's message is the server's whole report, DETAIL and CONTEXT included; for a NOT NULL or CHECK
+    violation DETAIL quotes the row, and for invalid JSON CONTEXT quotes the value. The full report stays
+    on ``exc.orig.diag`` for code that needs it; ``str()`` (what a traceback in the log shows) loses it.
+    """
+    original = context.original_exception
+    diag = getattr(original, "diag", None)
+    primary = getattr(diag, "message_primary", None)
+    if not isinstance(primary, str) or not primary:
+        return
+    original.args = (primary,)
+    wrapped = context.sqlalchemy_exception
+    if wrapped is not None:
+        wrapped.args = (f"({type(original).__module__}.{type(original).__name__}) {primary}",)
 
 
 def safe_url(url: str) -> str:
