@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
@@ -11,9 +12,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from models.cleaning import clean_mention
 from models.posts import FetchedMention
 from models.tables import Account, AuditEvent, Mention, PollCursor
 
+logger = logging.getLogger(__name__)
 INSERT_CHUNK = 400
 
 
@@ -48,9 +51,20 @@ def store_mentions(
     """Insert the mentions not stored yet (unique platform + external id), in the given order.
 
     Returns the ids of the rows actually inserted; a post already stored (a re-read page, the same
-    tweet mentioning two of our accounts, another process that got there first) is left alone.
+    tweet mentioning two of our accounts, another process that got there first) is left alone. Every
+    value is first cleaned to what its column takes (:func:`models.cleaning.clean_mention`), so one
+    odd post never fails the insert of the others; what was changed is logged, never the value.
     """
-    rows = [_row(m, account_id, stored_at) for m in mentions if not m.is_own]
+    rows = []
+    for mention in mentions:
+        if mention.is_own:
+            continue
+        cleaned = clean_mention(_row(mention, account_id, stored_at))
+        if cleaned.problems:
+            problems = "; ".join(cleaned.problems)
+            logger.warning("%s post %s, at storage: %s", mention.platform, mention.external_id[:64], problems)
+        if cleaned.values is not None:
+            rows.append(cleaned.values)
     inserted: list[int] = []
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     for start in range(0, len(rows), INSERT_CHUNK):
@@ -84,14 +98,8 @@ def _row(m: FetchedMention, account_id: int, stored_at: datetime) -> dict[str, A
     values = asdict(m)
     values.pop("is_own")
     values["referenced_authors"] = list(m.referenced_authors)
-    values["text"] = m.text.replace("\x00", "")  # PostgreSQL text cannot hold NUL
     values.update(account_id=account_id, stored_at=stored_at)
     return values
-
-
-def mention_counts(session: Session) -> dict[str, int]:
-    statement = select(Mention.platform, sa.func.count()).group_by(Mention.platform)
-    return {platform: count for platform, count in session.exec(statement).all()}
 
 
 def audit(session: Session, kind: str, entity: str, entity_id: object, *, at: datetime, **detail: Any) -> None:
