@@ -3,8 +3,9 @@
 Kinds: ``status`` (an HTTP error such as 500/502/503 with a plausible body), ``timeout`` (hold the
 connection ``delay_s`` then close it without answering), ``malformed`` (200 with invalid JSON),
 ``expired_token`` (the platform's expired-token error), ``rate_limit`` (spend the budget now, reset
-``reset_in_s`` ahead). A fault lasts for ``count`` matching requests or ``duration_s`` seconds,
-whichever ends first (one request when neither is given). Not thread-safe: the state holds the lock.
+``reset_in_s`` ahead), ``corrupt_item`` (the normal answer with one item, ``target`` or the first,
+broken in the way ``corruption`` names: see :mod:`sandbox.corrupt`). A fault lasts for ``count``
+matching requests or ``duration_s`` seconds, whichever ends first (one request when neither is given). Not thread-safe: the state holds the lock.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-FAULT_KINDS = ("status", "timeout", "malformed", "expired_token", "rate_limit")
+from sandbox.corrupt import CORRUPTIONS
+
+FAULT_KINDS = ("status", "timeout", "malformed", "expired_token", "rate_limit", "corrupt_item")
 PLATFORMS = ("x", "facebook", "*")
 
 
@@ -28,6 +31,8 @@ class FaultSpec:
     status: int = 503
     delay_s: float = 30.0
     reset_in_s: float = 900.0
+    corruption: str | None = None  # corrupt_item: one of sandbox.corrupt.CORRUPTIONS
+    target: str | None = None  # corrupt_item: the id of the item to corrupt (default: the page's first)
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -36,6 +41,10 @@ class FaultSpec:
             raise ValueError(f"unknown platform {self.platform!r} (want x, facebook or *)")
         if self.kind == "status" and not 400 <= self.status <= 599:
             raise ValueError(f"status fault needs a 4xx/5xx status, got {self.status}")
+        if self.kind == "corrupt_item" and self.corruption not in CORRUPTIONS:
+            raise ValueError(f"corrupt_item needs a corruption, one of {', '.join(CORRUPTIONS)}")
+        if self.kind != "corrupt_item" and (self.corruption is not None or self.target is not None):
+            raise ValueError("corruption and target belong to a corrupt_item fault")
         if self.count is not None and self.count < 1:
             raise ValueError("count must be at least 1")
 

@@ -16,9 +16,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from sandbox.config import FacebookPage
+from sandbox.corrupt import corrupt_body
 from sandbox.faults import FaultSpec
 from sandbox.fields import FieldSpec, FieldSyntaxError, format_fields, parse_fields
 from sandbox.graph_errors import (
@@ -214,6 +216,11 @@ def fault_reply(state: SandboxState, request: Request, fault: FaultSpec) -> Repl
         return Reply(0, hang_s=fault.delay_s)
     if fault.kind == "expired_token":
         return expired_token(state.clock())
+    if fault.kind == "corrupt_item":
+        assert fault.corruption is not None  # FaultSpec checks it
+        reply = handle(state, request)
+        body = corrupt_body(reply.body, wire="facebook", corruption=fault.corruption, target=fault.target)
+        return replace(reply, body=body)
     _, parts = split_path(request.path)
     page, obj = _resolve(state, "", parts[0]) if parts else (None, None)
     budget_page = page.page_id if page else (obj.account if obj else "app")

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sandbox.config import XAccount
+from sandbox.corrupt import corrupt_body
 from sandbox.faults import FaultSpec
 from sandbox.ids import decode_x_token, encode_x_token, parse_x_time
 from sandbox.posts import StoredPost
@@ -286,6 +287,11 @@ def fault_reply(state: SandboxState, request: Request, fault: FaultSpec) -> Repl
         return Reply(0, hang_s=fault.delay_s)
     if fault.kind == "expired_token":
         return unauthorized()
+    if fault.kind == "corrupt_item":
+        assert fault.corruption is not None  # FaultSpec checks it
+        reply = handle(state, request)
+        body = corrupt_body(reply.body, wire="x", corruption=fault.corruption, target=fault.target)
+        return replace(reply, body=body)
     found = route(request.method, request.path)
     budget = found.budget if found else "x.other"
     if fault.kind == "rate_limit":

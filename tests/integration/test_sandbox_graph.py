@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -160,6 +160,47 @@ def test_faults_answer_like_graph(server: SandboxServer) -> None:
         api.get_object("me")
     assert throttled.value.code == 32
     assert api.rate_limit.get_limit(PAGE.page_id, "pages").estimated_time_to_regain_access == 2
+
+
+def test_a_corrupt_item_fault_breaks_only_its_target_and_is_set_over_http(server: SandboxServer) -> None:
+    base = f"{server.url}/_sandbox"
+    target = "122145000000000001_505"
+    fault: dict[str, Any] = {"kind": "corrupt_item", "corruption": "from_string", "target": target, "platform": "facebook",
+             "duration_s": 60}
+    assert requests.post(f"{base}/faults", json=fault, timeout=5).status_code == 201
+    assert requests.post(f"{base}/faults", json={**fault, "corruption": "boom"}, timeout=5).status_code == 400
+    assert requests.post(f"{base}/faults", json={"kind": "corrupt_item"}, timeout=5).status_code == 400
+    assert requests.post(f"{base}/faults", json={"kind": "status", "corruption": "bad_time"}, timeout=5).status_code == 400
+    comments = graph(server).get_connection(POST_A, "comments", limit=100)["data"]
+    shapes = {c["id"]: type(c["from"]).__name__ for c in comments}
+    assert shapes.pop(target) == "str" and set(shapes.values()) == {"dict"} and len(shapes) == 22
+    # nested in the feed too, the same item and no other
+    feed = graph(server).get_connection(PAGE.page_id, "feed", fields="id,comments.limit(100){id,from}")["data"]
+    nested = [c for post in feed for c in post["comments"]["data"]]
+    assert [c["id"] for c in nested if not isinstance(c["from"], dict)] == [target]
+
+
+@pytest.mark.parametrize(
+    ("corruption", "field", "check"),
+    [
+        ("null_text", "message", lambda v: v is None),
+        ("text_not_string", "message", lambda v: v == ["complaint 0 on A"]),
+        ("broken_unicode", "message", lambda v: v == "complaint 0 on A\ud83d"),
+        ("nul_name", "from", lambda v: "\x00" in v["name"] and v["name"].replace("\x00", "") == "Resident 1"),
+        ("long_name", "from", lambda v: len(v["name"]) >= 5000),
+        ("bad_time", "created_time", lambda v: v.startswith("2026-13-")),
+        ("from_list", "from", lambda v: isinstance(v, list) and v[0]["name"] == "Resident 1"),
+    ],
+)
+def test_each_corruption_is_json_of_the_wrong_shape_in_the_first_item_only(
+    server: SandboxServer, corruption: str, field: str, check: Callable[[Any], bool]
+) -> None:
+    server.state.add_fault(FaultSpec("corrupt_item", platform="facebook", corruption=corruption))
+    answer = requests.get(f"{server.url}/v24.0/{POST_A}/comments", timeout=5,
+                          params={"access_token": "page-token", "fields": "id,message,from,created_time"})
+    first, *rest = answer.json()["data"]
+    assert check(first[field])
+    assert all(isinstance(c["from"], dict) and c["created_time"].startswith("2026-09-") for c in rest)
 
 
 def test_missing_token_unknown_objects_and_bad_fields(server: SandboxServer) -> None:

@@ -166,6 +166,22 @@ def test_server_errors_expired_tokens_and_broken_json_raise_what_tweepy_raises(s
     assert c.get_users_mentions(TRAFFIC.user_id).meta["result_count"] == 10  # each fault struck once
 
 
+def test_one_corrupt_tweet_fails_tweepys_own_parsing_of_the_whole_page(server: SandboxServer) -> None:
+    """What the adapter must not rely on: tweepy's models parse every tweet of a page at once."""
+    c = client(server)
+    newest = max((p for p in server.state.posts("x") if p.account == TRAFFIC.user_id), key=lambda p: int(p.external_id))
+    server.state.add_fault(FaultSpec("corrupt_item", platform="x", corruption="bad_time", target=newest.external_id))
+    with pytest.raises(ValueError):
+        c.get_users_mentions(TRAFFIC.user_id, tweet_fields=["created_at"])
+    server.state.add_fault(FaultSpec("corrupt_item", platform="x", corruption="from_string", count=1))
+    raw = requests.get(f"{server.url}/2/users/{TRAFFIC.user_id}/mentions", timeout=5,
+                       headers={"Authorization": "Bearer traffic-token"},
+                       params={"expansions": "author_id", "tweet.fields": "created_at"}).json()
+    assert raw["data"][0]["created_at"].endswith("Z")  # the bad_time fault struck once
+    users = raw["includes"]["users"]
+    assert sum(isinstance(u, str) for u in users) == 1 and sum(isinstance(u, dict) for u in users) == len(users) - 1
+
+
 def test_a_timeout_holds_the_connection_then_closes_it(server: SandboxServer) -> None:
     c = client(server)
     server.state.add_fault(FaultSpec("timeout", platform="x", delay_s=0.3))
