@@ -6,6 +6,11 @@ adapter reads each stream until it reaches the cursor (the newest ``created_time
 and hands the posts over oldest first. The cursor is an ISO timestamp; posts at exactly that second
 are read again and dropped by the store's uniqueness, so a burst within one second is never lost.
 
+Each item is read on its own (``monitor.payload``): one that cannot be read is logged by its id and
+skipped, the rest of the page is kept, and the cursor moves past it when its time was readable. A
+container of the wrong shape (``data`` not a list, unreadable paging) is a ``BadPayload``: nothing is
+skipped past a page that could not be read.
+
 Graph reports throttling as HTTP 400 with error codes 4/17/32/613/80001 (not 429) and an expired token
 as code 190; both are mapped to the platform error tree here.
 """
@@ -24,6 +29,7 @@ from pyfacebook import GraphAPI
 from pyfacebook.exceptions import FacebookError, LibraryError
 
 from models.posts import FetchedMention
+from monitor.payload import Fields, ItemReader, Skipped, printable_id, shape
 from monitor.platform import (
     AuthFailed,
     BadPayload,
@@ -79,6 +85,7 @@ class FacebookPlatform:
         point_session_at(self._api.session, None, timeout_s=timeout_s)
         self._watch = HeaderWatch()
         self._watch.attach(self._api.session)
+        self._items = ItemReader(self.label)
 
     def rate_budget(self) -> RateBudget:
         return graph_budget(self._watch.headers, self.key, self._now())
@@ -86,52 +93,62 @@ class FacebookPlatform:
     def fetch(self, cursor: str | None, resume: str | None = None) -> Iterator[Page]:
         since = _parse_time(cursor) if cursor else None
         oldest_post = self._now() - self._lookback
-        newest = since
-        found: list[FetchedMention] = []
+        seen: list[FetchedMention | Skipped] = []
         for post in self._paged(f"{self.key}/feed", {"fields": FEED_FIELDS, "limit": 25}, "feed"):
+            if not isinstance(post, dict):
+                self._items.report(f"skipped a page post that is {shape(post)}, not an object")
+                continue
             try:
                 if _parse_time(post.get("created_time")) < oldest_post:
                     break
             except ValueError:
-                logger.warning("%s: feed post %r has no readable created_time", self.label, post.get("id"))
-            found.extend(self._comments(post, since))
+                self._items.report(f"page post {printable_id(post.get('id'))} has no readable created_time")
+            seen.extend(self._comments(post, since))
         for item in self._paged(f"{self.key}/tagged", {"fields": TAGGED_FIELDS, "limit": self._limit}, "tagged"):
-            mention = self._safe(item, conversation_id=str(item.get("id")), is_comment=False)
-            if mention is None:
-                continue
-            if since is not None and mention.created_at < since:
+            convert = partial(self._to_mention, conversation_id=None, is_comment=False)
+            read = self._items.read(item, "tagged post", convert)
+            if since is not None and read.created_at is not None and read.created_at < since:
                 break
-            found.append(mention)
+            seen.append(read)
+        found = [m for m in seen if isinstance(m, FetchedMention)]
         found.sort(key=lambda m: (m.created_at, m.external_id))
-        if found:
-            newest = max(newest or found[-1].created_at, found[-1].created_at)
+        # a skipped item whose time was readable counts too: the cursor moves past it
+        newest = max((t for t in (since, *(m.created_at for m in seen)) if t is not None), default=None)
         yield Page(found, cursor=newest.strftime(GRAPH_TIME) if newest else cursor, is_last=True)
 
     def post_reply(self, in_reply_to: str, text: str) -> str:
         data = self._call("reply", lambda: self._api.post_object(in_reply_to, "comments", data={"message": text}))
-        return str(data["id"])
+        reply_id = printable_id(data.get("id"))
+        if reply_id != str(data.get("id")):
+            raise BadPayload(f"{self.label}: reply answered without a readable id")
+        return reply_id
 
     def find_reply(self, in_reply_to: str, marker: str) -> str | None:
         params = {"fields": COMMENT_FIELDS, "filter": "stream", "limit": 100}
         for comment in self._paged(f"{in_reply_to}/comments", params, "thread"):
-            if (comment.get("from") or {}).get("id") == self.key and marker in str(comment.get("message", "")):
+            if not isinstance(comment, dict) or not isinstance(comment.get("from"), dict):
+                continue
+            message = comment.get("message")
+            if comment["from"].get("id") == self.key and isinstance(message, str) and marker in message:
                 return str(comment["id"])
         return None
 
-    def _comments(self, post: dict[str, Any], since: datetime | None) -> Iterator[FetchedMention]:
+    def _comments(self, post: dict[str, Any], since: datetime | None) -> Iterator[FetchedMention | Skipped]:
         """Comments of one page post newer than ``since``, following the nested paging when needed."""
-        edge = post.get("comments") or {}
-        conversation_id = str(post.get("id"))
-        while True:
-            for comment in edge.get("data") or []:
-                mention = self._safe(comment, conversation_id=conversation_id, is_comment=True)
-                if mention is None:
-                    continue
-                if since is not None and mention.created_at < since:
+        conversation_id = printable_id(post.get("id"))
+        if conversation_id != str(post.get("id")):
+            self._items.report("skipped the comments of a page post without a readable id")
+            return
+        edge = post.get("comments")
+        convert = partial(self._to_mention, conversation_id=conversation_id, is_comment=True)
+        while edge is not None:
+            comments, after = self._edge(edge, f"comments of {conversation_id}")
+            for comment in comments:
+                read = self._items.read(comment, "comment", convert)
+                if since is not None and read.created_at is not None and read.created_at < since:
                     return
-                yield mention
-            after = ((edge.get("paging") or {}).get("cursors") or {}).get("after")
-            if not (edge.get("paging") or {}).get("next") or not after:
+                yield read
+            if after is None:
                 return
             params = {
                 "fields": COMMENT_FIELDS,
@@ -142,19 +159,32 @@ class FacebookPlatform:
             }
             edge = self._call("comments", partial(self._api.get_connection, conversation_id, "comments", **params))
 
-    def _paged(self, path: str, params: dict[str, Any], what: str) -> Iterator[dict[str, Any]]:
+    def _edge(self, edge: Any, what: str) -> tuple[list[Any], str | None]:
+        """The items of one answer (or nested edge) and the cursor of the next page, None at the end.
+
+        The container is not an item: when its shape is wrong nothing of it can be trusted to have been
+        read, so it is a :class:`BadPayload` (the poll is retried) rather than skipped past.
+        """
+        if not isinstance(edge, dict) or not isinstance(edge.get("data", []), list):
+            raise BadPayload(f"{self.label}: {what} is not a list of items")
+        paging = edge.get("paging", {})
+        if not isinstance(paging, dict) or not isinstance(paging.get("cursors", {}), dict):
+            raise BadPayload(f"{self.label}: {what} has unreadable paging")
+        if not paging.get("next"):
+            return edge.get("data") or [], None
+        after = (paging.get("cursors") or {}).get("after")
+        if not after and isinstance(paging["next"], str):
+            after = parse_qs(urlsplit(paging["next"]).query).get("after", [None])[0]
+        return edge.get("data") or [], after if isinstance(after, str) and after else None
+
+    def _paged(self, path: str, params: dict[str, Any], what: str) -> Iterator[Any]:
         object_id, connection = path.split("/", 1)
         args = dict(params)
         while True:
-            data = self._call(what, partial(self._api.get_connection, object_id, connection, **args))
-            yield from data.get("data") or []
-            paging = data.get("paging") or {}
-            if not paging.get("next"):
-                return
-            after = (paging.get("cursors") or {}).get("after")
-            if not after:
-                after = parse_qs(urlsplit(paging["next"]).query).get("after", [None])[0]
-            if not after:
+            answer = self._call(what, partial(self._api.get_connection, object_id, connection, **args))
+            items, after = self._edge(answer, what)
+            yield from items
+            if after is None:
                 return
             args["after"] = after
 
@@ -198,47 +228,43 @@ class FacebookPlatform:
         budget = self.rate_budget()
         return budget.reset_at or self._now() + timedelta(minutes=15)
 
-    def _safe(self, item: Any, *, conversation_id: str, is_comment: bool) -> FetchedMention | None:
-        """One item converted, or None (logged) when it is unreadable: a bad post affects only itself."""
-        try:
-            if not isinstance(item, dict):
-                raise BadPayload(f"{self.label}: an item is {type(item).__name__}, not an object")
-            return self._to_mention(item, conversation_id=conversation_id, is_comment=is_comment)
-        except BadPayload as exc:
-            logger.warning("%s: skipped a post: %s", self.label, exc)
-            return None
-
-    def _to_mention(self, item: dict[str, Any], *, conversation_id: str, is_comment: bool) -> FetchedMention:
-        try:
-            author = item.get("from") or {}
-            parent = item.get("parent") or {}
-            place = item.get("place") or {}
-            location = place.get("location") or {}
-            lat, lon = location.get("latitude"), location.get("longitude")
-            return FetchedMention(
-                platform="facebook",
-                external_id=str(item["id"]),
-                text=str(item.get("message") or ""),
-                created_at=_parse_time(item.get("created_time")),
-                author_id=str(author["id"]) if author.get("id") else None,
-                author_name=author.get("name"),
-                lat=float(lat) if lat is not None else None,
-                lon=float(lon) if lon is not None else None,
-                place_name=place.get("name"),
-                in_reply_to_id=str(parent.get("id") or conversation_id) if is_comment else None,
-                conversation_id=conversation_id,
-                permalink=item.get("permalink_url"),
-                is_own=str(author.get("id")) == self.key,
-                raw=item,
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise BadPayload(f"{self.label}: unreadable item {str(item.get('id'))[:40]!r}: {exc!r}") from exc
+    def _to_mention(
+        self, item: dict[str, Any], fields: Fields, *, conversation_id: str | None, is_comment: bool
+    ) -> FetchedMention:
+        """One comment or tagged post. ``from`` is needed when present: it alone tells the page's own
+        comment from a citizen's (Graph leaves it out when the commenter's profile is hidden)."""
+        external_id = fields.ident(item.get("id"), "id", needed=True)
+        assert external_id is not None  # needed
+        created_at = fields.time(item.get("created_time"), "created_time", _parse_time)
+        author = fields.obj(item.get("from"), "from", needed=True)
+        author_id = fields.ident(author.get("id"), "from.id", needed=True)
+        place = fields.obj(item.get("place"), "place")
+        location = fields.obj(place.get("location"), "place.location")
+        parent = fields.obj(item.get("parent"), "parent")
+        parent_id = fields.ident(parent.get("id"), "parent.id")
+        thread = conversation_id or external_id
+        return FetchedMention(
+            platform="facebook",
+            external_id=external_id,
+            text=fields.text(item.get("message"), "message"),
+            created_at=created_at,
+            author_id=author_id,
+            author_name=fields.string(author.get("name"), "from.name"),
+            lat=fields.number(location.get("latitude"), "place.location.latitude"),
+            lon=fields.number(location.get("longitude"), "place.location.longitude"),
+            place_name=fields.string(place.get("name"), "place.name"),
+            in_reply_to_id=(parent_id or thread) if is_comment else None,
+            conversation_id=thread,
+            permalink=fields.string(item.get("permalink_url"), "permalink_url"),
+            is_own=author_id == self.key,
+            raw=item,
+        )
 
 
 def _parse_time(value: Any) -> datetime:
     """Graph writes ``2021-08-10T18:45:03+0000``; ISO forms with ``Z`` or ``+00:00`` are read too."""
     if not isinstance(value, str) or not value:
-        raise ValueError(f"missing or bad created_time {value!r}")
+        raise ValueError("missing or bad created_time")
     text = value.replace("Z", "+0000")
     if len(text) > 6 and text[-3] == ":":
         text = text[:-3] + text[-2:]

@@ -6,13 +6,21 @@ tweepy raises on 429 but never looks at ``x-rate-limit-remaining``, so the adapt
 itself and stops before it would be refused. ``resume`` carries a partly read range across cycles
 (``until_id`` of the oldest post read, and the newest id of the range) so a spent budget mid-range
 neither loses nor re-reads posts.
+
+The client answers plain JSON (``return_type=dict``): tweepy's own models parse every tweet and
+include of a page up front, so one tweet with a bad ``created_at`` or one user object that is not an
+object used to fail the whole page. Each tweet is read on its own instead (``monitor.payload``): one
+that cannot be read is logged by its id and skipped, and ``meta.newest_id`` still moves the cursor past
+it. A bad include costs only what it adds (the author's handle and name, the place's name).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -21,6 +29,7 @@ import requests
 import tweepy
 
 from models.posts import FetchedMention
+from monitor.payload import Fields, ItemReader, Skipped, printable_id, shape
 from monitor.platform import (
     AuthFailed,
     BadPayload,
@@ -49,6 +58,7 @@ TWEET_FIELDS = [
 EXPANSIONS = ["author_id", "geo.place_id", "referenced_tweets.id.author_id"]
 USER_FIELDS = ["username", "name"]
 PLACE_FIELDS = ["full_name", "geo", "country_code", "place_type"]
+TWEET_ID = re.compile(r"^[0-9]{1,19}$")
 
 
 class TwitterPlatform:
@@ -78,11 +88,13 @@ class TwitterPlatform:
             access_token=reveal(account.access_token),
             access_token_secret=reveal(account.access_token_secret),
             wait_on_rate_limit=False,
+            return_type=dict,
         )
         self._can_post = account.access_token is not None
         point_session_at(self._client.session, account.api_base_url, timeout_s=timeout_s)
         self._watch = HeaderWatch()
         self._watch.attach(self._client.session)
+        self._items = ItemReader(self.label)
 
     def rate_budget(self) -> RateBudget:
         return x_budget(self._watch.headers)
@@ -107,18 +119,16 @@ class TwitterPlatform:
                     place_fields=PLACE_FIELDS,
                 ),
             )
-            meta = response.meta or {}
-            newest_id = newest_id or meta.get("newest_id")
-            includes = response.includes or {}
-            mentions = _readable(
-                self.label, (partial(self._to_mention, t, includes) for t in response.data or [])
-            )
+            meta, tweets, includes = self._page(response)
+            read = [self._items.read(t, "tweet", partial(self._to_mention, includes=includes)) for t in tweets]
+            mentions = [m for m in read if isinstance(m, FetchedMention)]
             mentions.reverse()  # oldest first
+            newest_id = newest_id or _page_end(meta, "newest_id", read, max)
             next_token = meta.get("next_token")
             if not next_token:
                 yield Page(mentions, cursor=newest_id or cursor, is_last=True)
                 return
-            oldest = meta.get("oldest_id") or (mentions[0].external_id if mentions else None)
+            oldest = _page_end(meta, "oldest_id", read, min)
             progress = _Resume(until_id=oldest, newest_id=newest_id).dump()
             yield Page(mentions, resume=progress)
             budget = self.rate_budget()
@@ -134,16 +144,20 @@ class TwitterPlatform:
             "reply",
             lambda: self._client.create_tweet(text=text, in_reply_to_tweet_id=in_reply_to, user_auth=True),
         )
-        return str(response.data["id"])
+        data = response.get("data") if isinstance(response, dict) else None
+        if not isinstance(data, dict) or not TWEET_ID.match(str(data.get("id"))):
+            raise BadPayload(f"{self.label}: reply answered without a readable id")
+        return str(data["id"])
 
     def find_reply(self, in_reply_to: str, marker: str) -> str | None:
         query = f"conversation_id:{in_reply_to} from:{self.key}"
         response = self._call(
             "search", lambda: self._client.search_recent_tweets(query, max_results=100, user_auth=self._can_post)
         )
-        for tweet in response.data or []:
-            if marker in tweet.text:
-                return str(tweet.id)
+        found = response.get("data") if isinstance(response, dict) else None
+        for tweet in found if isinstance(found, list) else []:
+            if isinstance(tweet, dict) and isinstance(tweet.get("text"), str) and marker in tweet["text"]:
+                return str(tweet["id"])
         return None
 
     def _call(self, what: str, call: Callable[[], Any]) -> Any:
@@ -172,58 +186,135 @@ class TwitterPlatform:
         logger.info("%s: %s ok (%s left)", self.label, what, self._watch.headers.get("x-rate-limit-remaining", "?"))
         return response
 
-    def _to_mention(self, tweet: tweepy.Tweet, includes: dict[str, Any]) -> FetchedMention:
-        data: dict[str, Any] = tweet.data
-        try:
-            users = {str(u.id): u for u in includes.get("users", [])}
-            places = {p.id: p for p in includes.get("places", [])}
-            author_id = str(data["author_id"]) if data.get("author_id") else None
-            author = users.get(author_id or "")
-            lat = lon = None
-            place_name = None
-            geo = data.get("geo") or {}
-            point = (geo.get("coordinates") or {}).get("coordinates")
-            if isinstance(point, list) and len(point) == 2:
-                lon, lat = float(point[0]), float(point[1])
-            place = places.get(geo.get("place_id")) if geo.get("place_id") else None
-            if place is not None:
-                place_name = place.full_name
-                if lat is None:
-                    bbox = (place.geo or {}).get("bbox")
-                    if isinstance(bbox, list) and len(bbox) == 4:
-                        lon, lat = (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
-            referenced = [r for r in data.get("referenced_tweets") or [] if isinstance(r, dict)]
-            in_reply_to = next((str(r["id"]) for r in referenced if r.get("type") == "replied_to"), None)
-            ref_tweets = {str(t.id): t for t in includes.get("tweets", [])}
-            ref_authors = []
-            for ref in referenced:
-                ref_tweet = ref_tweets.get(str(ref.get("id")))
-                ref_author = users.get(str(ref_tweet.author_id)) if ref_tweet is not None else None
-                if ref_author is not None:
-                    ref_authors.append(ref_author.username)
-            created_raw = data.get("created_at")
-            created_at = datetime.fromisoformat(created_raw.replace("Z", "+00:00")) if created_raw else self._now()
-            return FetchedMention(
-                platform="x",
-                external_id=str(data["id"]),
-                text=str(data.get("text", "")),
-                created_at=created_at,
-                author_id=author_id,
-                author_handle=author.username if author is not None else None,
-                author_name=author.name if author is not None else None,
-                lang=data.get("lang"),
-                lat=lat,
-                lon=lon,
-                place_name=place_name,
-                in_reply_to_id=in_reply_to,
-                conversation_id=str(data["conversation_id"]) if data.get("conversation_id") else None,
-                permalink=f"https://x.com/{author.username if author else 'i'}/status/{data['id']}",
-                referenced_authors=tuple(ref_authors),
-                is_own=author_id == self.own_user_id,
-                raw=data,
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise BadPayload(f"{self.label}: unreadable tweet {str(data.get('id'))[:30]!r}: {exc!r}") from exc
+    def _page(self, response: Any) -> tuple[dict[str, Any], list[Any], _Includes]:
+        """The meta, the tweets and the includes of one answer; a container of the wrong shape is a
+        BadPayload (nothing is skipped past a page that could not be read)."""
+        if not isinstance(response, dict):
+            raise BadPayload(f"{self.label}: mentions answered {shape(response)}, not an object")
+        meta, tweets = response.get("meta", {}), response.get("data", [])
+        if not isinstance(meta, dict) or not isinstance(tweets, list):
+            raise BadPayload(f"{self.label}: mentions answered a page without readable data and meta")
+        if not isinstance(meta.get("next_token", ""), str):
+            raise BadPayload(f"{self.label}: mentions answered an unreadable next_token")
+        return meta, tweets, _Includes.read(response.get("includes"), self._items)
+
+    def _to_mention(self, data: dict[str, Any], fields: Fields, *, includes: _Includes) -> FetchedMention:
+        """One tweet. ``author_id`` is needed when present: it alone tells the account's own post."""
+        external_id = fields.ident(data.get("id"), "id", needed=True, pattern=TWEET_ID)
+        assert external_id is not None  # needed
+        created_at = fields.time(data.get("created_at"), "created_at", _parse_time)
+        author_id = fields.ident(data.get("author_id"), "author_id", needed=True, pattern=TWEET_ID)
+        author = includes.users.get(author_id or "", {})
+        handle = fields.string(author.get("username"), "author's username")
+        geo = fields.obj(data.get("geo"), "geo")
+        lon, lat = _point(fields, fields.obj(geo.get("coordinates"), "geo.coordinates").get("coordinates"))
+        place = includes.places.get(fields.ident(geo.get("place_id"), "geo.place_id") or "", {})
+        if lat is None and place:
+            lon, lat = _centre(fields, fields.obj(place.get("geo"), "place.geo").get("bbox"))
+        referenced = [r for r in fields.items(data.get("referenced_tweets"), "referenced_tweets") if isinstance(r, dict)]
+        replied_to = next((r.get("id") for r in referenced if r.get("type") == "replied_to"), None)
+        ref_authors = []
+        for ref in referenced:
+            ref_tweet = includes.tweets.get(str(ref.get("id")), {})
+            ref_author = includes.users.get(str(ref_tweet.get("author_id")), {}).get("username")
+            if isinstance(ref_author, str):
+                ref_authors.append(ref_author)
+        return FetchedMention(
+            platform="x",
+            external_id=external_id,
+            text=fields.text(data.get("text"), "text"),
+            created_at=created_at,
+            author_id=author_id,
+            author_handle=handle,
+            author_name=fields.string(author.get("name"), "author's name"),
+            lang=fields.string(data.get("lang"), "lang"),
+            lat=lat,
+            lon=lon,
+            place_name=fields.string(place.get("full_name"), "place.full_name"),
+            in_reply_to_id=fields.ident(replied_to, "referenced_tweets.id", pattern=TWEET_ID),
+            conversation_id=fields.ident(data.get("conversation_id"), "conversation_id", pattern=TWEET_ID),
+            permalink=f"https://x.com/{handle or 'i'}/status/{external_id}",
+            referenced_authors=tuple(ref_authors),
+            is_own=author_id == self.own_user_id,
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class _Includes:
+    """A page's expanded objects by id; an entry that is not an object is left out (and logged once)."""
+
+    users: dict[str, dict[str, Any]]
+    places: dict[str, dict[str, Any]]
+    tweets: dict[str, dict[str, Any]]
+
+    @classmethod
+    def read(cls, includes: Any, items: ItemReader) -> _Includes:
+        if not isinstance(includes, dict):
+            if includes is not None:
+                items.report(f"includes is {shape(includes)}, not an object; left out")
+            includes = {}
+        return cls(*(_by_id(includes.get(name), name, items) for name in ("users", "places", "tweets")))
+
+
+def _by_id(entries: Any, name: str, items: ItemReader) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    if not isinstance(entries, list):
+        if entries is not None:
+            items.report(f"includes.{name} is {shape(entries)}, not a list; left out")
+        return found
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict) or printable_id(entry.get("id")) != str(entry.get("id")):
+            items.report(f"includes.{name}[{index}] is {shape(entry)} without a readable id; left out")
+            continue
+        found[str(entry["id"])] = entry
+    return found
+
+
+def _numbers(fields: Fields, value: Any, name: str, count: int) -> list[float] | None:
+    """``count`` numbers, or None (and a note when something of the wrong shape was there)."""
+    if value is None:
+        return None
+    numbers = [n for n in (fields.number(v, name) for v in fields.items(value, name)) if n is not None]
+    if len(numbers) != count:
+        fields.left_out.append(f"{name} is not {count} numbers; left out")
+        return None
+    return numbers
+
+
+def _point(fields: Fields, value: Any) -> tuple[float | None, float | None]:
+    """``[lon, lat]`` of a GeoJSON point, or (None, None)."""
+    numbers = _numbers(fields, value, "geo.coordinates.coordinates", 2)
+    return (numbers[0], numbers[1]) if numbers else (None, None)
+
+
+def _centre(fields: Fields, value: Any) -> tuple[float | None, float | None]:
+    """The centre of a place's ``[west, south, east, north]`` box, or (None, None)."""
+    numbers = _numbers(fields, value, "place.geo.bbox", 4)
+    if not numbers:
+        return None, None
+    west, south, east, north = numbers
+    return (west + east) / 2, (south + north) / 2
+
+
+def _page_end(
+    meta: dict[str, Any], key: str, read: list[FetchedMention | Skipped], pick: Callable[..., str | None]
+) -> str | None:
+    """``meta[key]`` (newest_id, oldest_id), or when that is unreadable the ``pick`` (max, min) of the
+    page's item ids, skipped items included: the cursor moves past those too."""
+    value = meta.get(key)
+    if isinstance(value, str) and TWEET_ID.match(value):
+        return value
+    ids = [r.external_id if isinstance(r, FetchedMention) else r.item_id for r in read]
+    return pick((i for i in ids if TWEET_ID.match(i)), key=int, default=None)
+
+
+def _parse_time(value: str) -> datetime:
+    """X writes ``2026-11-20T09:30:00.000Z``."""
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise ValueError("created_at without a timezone")
+    return parsed.astimezone(UTC)
 
 
 class _Resume:
@@ -246,17 +337,6 @@ class _Resume:
 
     def dump(self) -> str:
         return json.dumps({"until_id": self.until_id, "newest_id": self.newest_id})
-
-
-def _readable(label: str, makers: Iterator[Callable[[], FetchedMention]]) -> list[FetchedMention]:
-    """Convert each post on its own: an unreadable one is logged and skipped, the rest go on."""
-    out = []
-    for make in makers:
-        try:
-            out.append(make())
-        except BadPayload as exc:
-            logger.warning("%s: skipped a post: %s", label, exc)
-    return out
 
 
 def _detail(exc: tweepy.HTTPException) -> str:
