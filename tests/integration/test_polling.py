@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -13,7 +14,7 @@ from sqlmodel import col
 from models.db import session_scope
 from models.tables import AuditEvent, Mention, PollCursor
 from monitor.loop import PolledAccount, make_platform, register_accounts
-from monitor.poller import poll_account
+from monitor.poller import PollOutcome, poll_account
 from monitor.settings import Account
 from sandbox import FacebookPage as SandboxPage
 from sandbox import FaultSpec, RateBudget, SandboxServer, ScenarioPost
@@ -75,13 +76,13 @@ def clock() -> Clock:
     return Clock(datetime.now(UTC).replace(microsecond=0))
 
 
-def start_sandbox(posts: list[ScenarioPost], clock: Clock, **kwargs: object) -> SandboxServer:
+def start_sandbox(posts: list[ScenarioPost], clock: Clock, **kwargs: Any) -> SandboxServer:
     server = SandboxServer(
         posts,
         x_accounts=[SandboxX(user_id=X_USER, username="blrcitytraffic")],
         facebook_pages=[SandboxPage(page_id=PAGE, name="Bengaluru City Police")],
         clock=clock,
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,
     )
     return server.start()
 
@@ -100,7 +101,7 @@ def accounts_for(engine: Engine, server: SandboxServer, clock: Clock) -> tuple[P
     return x, fb
 
 
-def poll(engine: Engine, account: PolledAccount, clock: Clock):  # type: ignore[no-untyped-def]
+def poll(engine: Engine, account: PolledAccount, clock: Clock) -> PollOutcome:
     return poll_account(engine, account.platform, account.account_id, now=clock(), settings=make_polling())
 
 
