@@ -16,7 +16,6 @@ from functools import lru_cache
 from indic_transliteration import sanscript
 
 _KANNADA = re.compile("[\u0c80-\u0cff]")
-_DEVANAGARI = re.compile("[\u0900-\u097f]")
 # ITRANS spellings → everyday ones, longest first; applied before lower-casing (case carries meaning)
 _EVERYDAY = (
     ("RRi", "ri"), ("RRI", "ri"), ("kSh", "ksh"), ("~N", "n"), ("~n", "n"), (".N", "n"), (".n", "n"), (".h", ""),

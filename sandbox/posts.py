@@ -42,10 +42,6 @@ class StoredPost:
     lon: float | None = None
     place: str | None = None
 
-    @property
-    def is_by_account(self) -> bool:
-        return self.author_id == self.account
-
 
 @dataclass
 class Directory:
