@@ -106,6 +106,7 @@ def output_record(raw_id: Any, result: Classification) -> dict[str, Any]:
         "id": raw_id,
         "category": result.category.value,
         "emergency": result.emergency,
+        "misconduct": result.misconduct,
         "vip": result.vip,
         "place": result.place,
         "station": result.station,

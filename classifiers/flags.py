@@ -120,6 +120,42 @@ def is_missing_child(normalised_text: str) -> bool:
     return names_a_child(normalised_text) and _FOUND_SAFE.search(normalised_text) is None
 
 
+# The police themselves accused (taxonomy: the misconduct flag): a refused or unregistered complaint, a bribe,
+# abuse or harassment by police, a complaint of one's own ignored. Matched on the normalised text, which carries
+# Devanagari and Kannada words followed by their romanised spelling, so each pattern has its script forms.
+_POLICE = (
+    r"(?:police|polis|cops?|constables?|inspector|sub[- ]inspector|\bsi\b|\basi\b|hawaldar|havaldar|head constable"
+    r"|thana|thane|thaane|station|\bps\b|munshi|writer|hoysala|pcr|beat (?:staff|officer)|traffic (?:wale|wala|police)"
+    r"|पुलिस|थान[ेा]|सिपाही|हवलदार|दरोगा|ಪೊಲೀಸ|ಠಾಣೆ|ಪೇದೆ|ಸಿಬ್ಬಂದಿ)"
+)
+_COMPLAINT = r"(?:fir|f\.i\.r|complaint|complain|case|report|shikayat|duru|dooru|एफआईआर|एफ़आईआर|रिपोर्ट|शिकायत|ಎಫ್\S*ಐಆರ್|ದೂರು)"
+# fmt: off
+_MISCONDUCT_PATTERNS: tuple[str, ...] = (
+    rf"refus\w* to (?:register|file|lodge|take|accept|write|record) (?:an? |my |the |our |his |her )?{_COMPLAINT}",
+    rf"(?:not|n't|never|no one|nobody) (?:\w+ )?(?:register|registering|registered|file|filing|filed|lodge|lodging|lodged|accept|accepting|accepted|writ(?:e|ing)|record|recording|taking|take|took) (?:an? |my |the |our |his |her )?{_COMPLAINT}",
+    rf"{_COMPLAINT} (?:\w+ ){{0,2}}(?:not|never) (?:been )?(?:registered|filed|lodged|accepted|taken|written)",
+    rf"{_COMPLAINT} (?:\w+ ){{0,3}}(?:likh|darj|lekh|le)\w* (?:\w+ )?(?:nahi|nahin|nhi|na|se mana|se inkar)",
+    rf"{_COMPLAINT} (?:\w+ ){{0,3}}(?:likhne|likhane|darj karne|lene|likhwane) se (?:mana|inkar)",
+    r"(?:दर्ज|लिख)\S* (?:\S+ ){0,3}(?:नहीं|से मना|से इनकार)|(?:लिखने|दर्ज करने) से (?:मना|इनकार)",
+    r"ದಾಖಲಿಸ\S*(?: \S+){0,2} (?:ನಿರಾಕರಿಸ|ಇಲ್ಲ)|ದಾಖಲಿಸಿಕೊಳ್ಳ\S*ಲ್ಲ|ದಾಖಲಿಸಿಲ್ಲ|ತೆಗೆದುಕೊಳ್ಳ\S*ಲ್ಲ|ಸ್ವೀಕರಿಸ\S*ಲ್ಲ",
+    rf"{_COMPLAINT} (?:\w+ ){{0,2}}(?:tagond|tagol|togond|register maad|dakhal)\w* ?(?:illa|ill|alla)",
+    rf"{_POLICE}\b.{{0,60}}(?:\b(?:bribe|bribes|bribery|rishwat|rishvat|ghoos|ghus|lancha|lanch)\b|रिश्वत|घूस|ಲಂಚ)",
+    rf"(?:\b(?:bribe|bribes|bribery|rishwat|rishvat|ghoos|ghus|lancha|lanch)\b|रिश्वत|घूस|ಲಂಚ).{{0,60}}{_POLICE}",
+    rf"{_POLICE}\b.{{0,60}}\b(?:extort\w*|harass\w*|abus(?:ed|ive|ing)|misbehav\w*|manhandl\w*|slapp?\w*|beat (?:me|us|him|her)|rude|threaten\w*|took money|taking money|demand\w* money|asked (?:for )?(?:money|rs|₹)|paise (?:le|maang)\w*|paisa (?:le|maang)\w*|hafta|vasooli|vasuli|gaali|badtameez\w*|duddu tago\w*)",
+    rf"\b(?:extort\w*|harass\w*|abused|misbehaved|slapped|beaten) by (?:the |a |an )?{_POLICE}",
+    rf"(?:complain\w*|reported|called 100|dial\w* 100|{_COMPLAINT}) .{{0,80}}(?:no action|nothing happened|no response|ignored|did nothing|not bothered|koi action nahi|kuch nahi (?:kiya|hua))",
+    r"पैसे (?:ले|माँग|मांग)|बदतमीज़ी|ರಸೀದಿ ಇಲ್ಲದೆ|ಹಣ ವಸೂಲಿ|ಅಸಭ್ಯವಾಗಿ ವರ್ತಿಸ",
+)
+# fmt: on
+_MISCONDUCT_RE = _compile(_MISCONDUCT_PATTERNS)
+
+
+def accuses_police(normalised_text: str) -> bool:
+    """Whether the post accuses the police of misconduct in words the phrase layer knows, in any of the
+    corpus's languages: "the station refuses to file an FIR", "FIR likhne se mana", "ದೂರು ದಾಖಲಿಸಲು ನಿರಾಕರಿಸಿದರು"."""
+    return _MISCONDUCT_RE.search(normalised_text) is not None
+
+
 @dataclass(frozen=True)
 class EmergencyRule:
     """The model's probability needed for ``emergency``, by what the phrase layer saw."""

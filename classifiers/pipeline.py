@@ -11,7 +11,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -19,7 +19,7 @@ import numpy as np
 
 from classifiers.category import LinearModel
 from classifiers.features import MAX_MODEL_CHARS, FeatureSpace, StaticEmbedder, has_content, normalise
-from classifiers.flags import EmergencyRule, VipList, emergency_cue, is_missing_child, is_vip
+from classifiers.flags import EmergencyRule, VipList, accuses_police, emergency_cue, is_missing_child, is_vip
 from classifiers.stations import StationMap
 from models.taxonomy import Category, Layer, layer_for
 
@@ -51,6 +51,7 @@ class Classification:
     station: str | None
     place_lat: float | None
     place_lon: float | None
+    misconduct: bool = False  # the police themselves are accused: the case goes to the station's supervisor
 
 
 class PlaceLike(Protocol):
@@ -90,8 +91,12 @@ class Classifier:
         vip: VipList,
         places: PlaceLookup | None = None,
         station_resolver: StationResolver | None = None,
+        misconduct_model: LinearModel | None = None,
+        misconduct_threshold: float = 0.5,
     ) -> None:
         self._features = features
+        self._misconduct = misconduct_model
+        self._misconduct_threshold = misconduct_threshold
         self._category = category_model
         self._emergency = emergency_model
         self._rule = emergency_rule
@@ -107,6 +112,7 @@ class Classifier:
         features = FeatureSpace.load(artifacts_dir, StaticEmbedder(artifacts_dir / "static_minilm"))
         manifest = json.loads((artifacts_dir / "manifest.json").read_text(encoding="utf-8"))
         places, resolver = _load_places(city_dir, stations)
+        misconduct = artifacts_dir / "misconduct.npz"
         return cls(
             features,
             LinearModel.load(artifacts_dir / "category.npz"),
@@ -115,6 +121,8 @@ class Classifier:
             vip,
             places,
             resolver,
+            LinearModel.load(misconduct) if misconduct.is_file() else None,
+            float(manifest.get("misconduct_threshold", 0.5)),
         )
 
     def classify(self, posts: Sequence[PostInput]) -> list[Classification]:
@@ -129,6 +137,9 @@ class Classifier:
         matrix = self._features.transform(normalised)
         category_probs = self._category.predict_proba(matrix)
         emergency_probs = self._emergency.predict_proba(matrix)[:, 1]
+        misconduct_probs = (
+            self._misconduct.predict_proba(matrix)[:, 1] if self._misconduct is not None else np.zeros(len(posts))
+        )
         best = np.argmax(category_probs, axis=1)
         results = []
         for row, post in enumerate(posts):
@@ -140,7 +151,11 @@ class Classifier:
                 )
             else:
                 category, confidence, emergency = Category.OTHER, 1.0, False
-            results.append(self._locate(post, texts[row], normalised[row], category, confidence, emergency))
+            located = self._locate(post, texts[row], normalised[row], category, confidence, emergency)
+            misconduct = misconduct_for(
+                category, float(misconduct_probs[row]), normalised[row], self._misconduct_threshold
+            )
+            results.append(replace(located, misconduct=misconduct) if misconduct else located)
         return results
 
     def _locate(
@@ -173,6 +188,16 @@ class Classifier:
 # Categories that ask for no police action: a post in them is no emergency whatever its words
 # ("a big salute to the crew who did CPR", news of a crash in another city, "how do I report an injury").
 _NEVER_EMERGENCY = frozenset({Category.APPRECIATION, Category.INFORMATION_REQUEST, Category.OTHER})
+
+
+def misconduct_for(category: Category, probability: float, normalised_text: str, threshold: float) -> bool:
+    """The misconduct flag: always with ``officer_misconduct``; else the model's probability or the phrase layer
+    ("the station refuses to file an FIR"), whatever the category, except where no police matter is raised."""
+    if category is Category.OFFICER_MISCONDUCT:
+        return True
+    if category in _NEVER_EMERGENCY and category is not Category.OTHER:
+        return False  # thanks and questions are not accusations
+    return probability >= threshold or accuses_police(normalised_text)
 
 
 def emergency_for(category: Category, probability: float, normalised_text: str, rule: EmergencyRule) -> bool:

@@ -173,7 +173,7 @@ def test_classify_jsonl_writes_good_lines_and_reports_bad_ones(classifier: Class
     report = classify_jsonl(source, target, classifier, show_progress=False)
     written = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
     assert [row["id"] for row in written] == ["t1", 7, "t5"]
-    assert set(written[0]) == {"id", "category", "emergency", "vip", "place", "station", "confidence"}
+    assert set(written[0]) == {"id", "category", "emergency", "misconduct", "vip", "place", "station", "confidence"}
     assert written[0]["category"] == "theft" and written[0]["station"] == "law_order-station"
     assert (report.n_read, report.n_written, report.is_ok) == (6, 3, False)
     assert [bad.line for bad in report.bad_lines] == [2, 4, 6]
