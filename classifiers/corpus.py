@@ -37,7 +37,13 @@ class CorpusPost:
     style: str
     place: str | None
     source: str
-    """Where it came from, as ``file:line``."""
+    """Where it came from, as ``file:line`` (a real post: ``real:{id}``)."""
+    is_misconduct: bool = False
+    """The police themselves accused; the authored corpus marks it through the category alone."""
+
+    @property
+    def is_real(self) -> bool:
+        return self.source.startswith("real:")
 
 
 @dataclass(frozen=True)
@@ -68,7 +74,9 @@ def parse_line(line: str, source: str) -> CorpusPost:
         raise CorpusError(f"{source}: unknown style {style!r} (one of {', '.join(sorted(STYLES))})")
     if place is not None and (not isinstance(place, str) or not place.strip()):
         raise CorpusError(f"{source}: 'place' must be a place name or null")
-    return CorpusPost(text, Category(category), emergency, style, place, source)
+    return CorpusPost(
+        text, Category(category), emergency, style, place, source, is_misconduct=category == Category.OFFICER_MISCONDUCT
+    )
 
 
 def load_corpus(corpus_dir: Path) -> list[CorpusPost]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from classifiers.corpus import CorpusPost
 from models.taxonomy import Category
 
 REAL_DIR = Path(__file__).resolve().parent.parent / "data" / "real"
@@ -153,6 +154,28 @@ def assemble(real_dir: Path = REAL_DIR) -> tuple[list[dict[str, Any]], Agreement
         len(disagreed),
     )
     return posts, agreement
+
+
+def load_real_posts(path: Path = REAL_DIR / "posts.jsonl") -> tuple[list[CorpusPost], list[CorpusPost]]:
+    """The real corpus as (train, heldout) posts; style ``real_{lang}``, source ``real:{id}``."""
+    if not path.is_file():
+        raise RealCorpusError(f"{path}: no real corpus (python -m classifiers.real_corpus builds it)")
+    train: list[CorpusPost] = []
+    heldout: list[CorpusPost] = []
+    for row in read_jsonl(path):
+        if row.get("category") not in Category.__members__.values() or row.get("split") not in ("train", "heldout"):
+            raise RealCorpusError(f"{path}: {row['id']}: bad category or split")
+        post = CorpusPost(
+            row["text"],
+            Category(row["category"]),
+            bool(row["emergency"]),
+            f"real_{row.get('lang') or 'other'}",
+            row.get("place"),
+            f"real:{row['id']}",
+            is_misconduct=bool(row["misconduct"]),
+        )
+        (heldout if row["split"] == "heldout" else train).append(post)
+    return train, heldout
 
 
 def write_posts(posts: Sequence[Mapping[str, Any]], path: Path) -> None:
