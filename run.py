@@ -194,14 +194,31 @@ def classify(
 
 
 @app.command()
-def train(seed: Annotated[int, typer.Option(help="random seed")] = 0) -> None:
-    """Rebuild the classifier from data/corpus (the held-out split is never trained on)."""
+def train(
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    output: Annotated[Path, typer.Option("--output", "-o", help="the new model's folder")] = (
+        ROOT / "var" / "train"
+    ),
+    replace: Annotated[
+        bool, typer.Option("--replace", help="install it even where it differs from the committed model")
+    ] = False,
+) -> None:
+    """Rebuild the classifier from data/corpus and data/training (the held-out split is never trained on) into
+    --output, and compare it with the committed one, which it replaces only with --replace. Exit 0: the
+    committed model is the one just trained; 1: it differs and was left as it was; 2: refused (an input is
+    missing, the output folder is unfit), nothing trained."""
     configure_logging()
     from assembly.build import ARTIFACTS_DIR
-    from classifiers.train import train as train_model
+    from classifiers.train import TrainingRefused, retrain
 
-    report = train_model(ROOT / "data" / "corpus", ARTIFACTS_DIR, seed=seed)
-    typer.echo(report.format())
+    try:
+        outcome = retrain(ROOT / "data" / "corpus", ARTIFACTS_DIR, output, replace=replace, seed=seed)
+    except TrainingRefused as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    typer.echo(outcome.format())
+    if not outcome.is_settled:
+        raise typer.Exit(1)
 
 
 @app.command("eval")
