@@ -42,6 +42,8 @@ class ClassificationLike(Protocol):
     @property
     def vip(self) -> bool: ...
     @property
+    def misconduct(self) -> bool: ...
+    @property
     def place(self) -> str | None: ...
     @property
     def station(self) -> str | None: ...
@@ -169,6 +171,10 @@ def _file(session: Session, mention: Mention, result: ClassificationLike | None,
             if result is not None and result.emergency and not complaint.is_emergency:
                 complaint.is_emergency = True
                 audit(session, "complaint.escalated_emergency", "complaint", case_id, at=now, mention_id=mention.id)
+            if result is not None and result.misconduct and not complaint.is_misconduct and complaint.status == "new":
+                # only before routing: a case already with a station is not moved by a follow-up (yet)
+                complaint.is_misconduct = True
+                audit(session, "complaint.misconduct_alleged", "complaint", case_id, at=now, mention_id=mention.id)
         audit(session, "complaint.followup", "complaint", case_id, at=now, mention_id=mention.id)
         return False
     if result is None:
@@ -179,6 +185,7 @@ def _file(session: Session, mention: Mention, result: ClassificationLike | None,
             confidence=round(float(result.confidence), 4),
             is_emergency=result.emergency,
             is_vip=result.vip,
+            is_misconduct=result.misconduct,
             place_name=result.place,
             place_lat=result.place_lat,
             place_lon=result.place_lon,
@@ -201,6 +208,7 @@ def _file(session: Session, mention: Mention, result: ClassificationLike | None,
         confidence=complaint.confidence,
         emergency=complaint.is_emergency,
         vip=complaint.is_vip,
+        misconduct=complaint.is_misconduct,
         place=complaint.place_name,
         station=complaint.station_id,
         failed=result is None,

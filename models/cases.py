@@ -46,6 +46,7 @@ def list_cases(session: Session, *, status: str | None = None, station: str | No
             "confidence": c.confidence,
             "emergency": c.is_emergency,
             "vip": c.is_vip,
+            "misconduct": c.is_misconduct,
             "place": c.place_name,
             "station": c.station_id,
             "status": c.status,

@@ -58,6 +58,7 @@ class Complaint(SQLModel, table=True):
     confidence: float
     is_emergency: bool = False
     is_vip: bool = False
+    is_misconduct: bool = False  # the police themselves are accused: routed past the accused station
     place_name: str | None = Field(default=None, max_length=200)
     place_lat: float | None = None
     place_lon: float | None = None
