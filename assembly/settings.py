@@ -131,6 +131,7 @@ class _Routing(_Table):
     max_cameras: Annotated[int, Field(ge=0, le=50)] = 5
     batch_size: Annotated[int, Field(gt=0, le=10_000)] = 200
     referral_default: Annotated[str, Field(min_length=1)] = "BBMP"
+    desk_below_confidence: Annotated[float, Field(ge=0, le=1)] = 0.5
     deadlines: _Deadlines = _Deadlines()
     referral_authorities: dict[str, Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]] | None = (
         None
@@ -251,7 +252,13 @@ def parse_settings(
     authorities = DEFAULT_AUTHORITIES
     if r.referral_authorities is not None:
         authorities = tuple((n, tuple(k.lower() for k in ks)) for n, ks in r.referral_authorities.items())
-    policy = Policy(r.other_outcome, Deadlines(**r.deadlines.model_dump()), authorities, r.referral_default)
+    policy = Policy(
+        r.other_outcome,
+        Deadlines(**r.deadlines.model_dump()),
+        authorities,
+        r.referral_default,
+        desk_below_confidence=r.desk_below_confidence,
+    )
     return Settings(
         deployment_name=d.name,
         city=d.city,

@@ -1,18 +1,21 @@
 """The assignment rules: who gets a case, who is copied, and by when. Pure: data in, a decision out.
 
-In order: ``civic_referral`` → no officer, a referral reply naming the authority; ``appreciation`` and
+In order: a misconduct accusation in a category no station acts on → the desk (never referred away or
+closed); ``civic_referral`` → no officer, a referral reply naming the authority; ``appreciation`` and
 ``information_request`` → the social-media desk; ``other`` → the desk or closed, as configured; no
-known station → the desk's triage queue; ``officer_misconduct`` → the head of the first unit *above*
-the accused station (never anyone in it); anything else → the officer on duty at the station (the
-least loaded when several are), falling back to the station's head, then the supervisor, then the
-desk. Emergencies copy the station's supervisor, VIP posts copy the DCP.
+known station → the desk's triage queue; ``officer_misconduct``, or any category with the misconduct
+flag → the head of the first unit *above* the accused station (never anyone in it, copies included);
+a non-emergency the classifier is unsure of (confidence below ``desk_below_confidence``) → the desk,
+since a wrong station is worse than a person looking; anything else → the officer on duty at the
+station (the least loaded when several are), falling back to the station's head, then the supervisor,
+then the desk. Emergencies copy the station's supervisor, VIP posts copy the DCP.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -48,6 +51,11 @@ DEFAULT_AUTHORITIES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+_NO_STATION_CATEGORIES = frozenset(
+    {Category.CIVIC_REFERRAL, Category.APPRECIATION, Category.INFORMATION_REQUEST, Category.OTHER}
+)
+
+
 @dataclass(frozen=True)
 class CaseFacts:
     """What the rules need to know about a complaint."""
@@ -58,6 +66,8 @@ class CaseFacts:
     is_emergency: bool = False
     is_vip: bool = False
     text: str = ""
+    is_misconduct: bool = False  # the post accuses the police, whatever the category
+    confidence: float = 1.0  # the category's calibrated probability
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,7 @@ class Policy:
     deadlines: Deadlines = field(default_factory=Deadlines)
     authorities: tuple[tuple[str, tuple[str, ...]], ...] = DEFAULT_AUTHORITIES
     default_authority: str = "BBMP"
+    desk_below_confidence: float = 0.5  # a non-emergency less sure than this goes to the desk, not a station
 
 
 @dataclass(frozen=True)
@@ -106,6 +117,9 @@ def decide(
 ) -> Decision:
     """The decision for one complaint at ``now``; ``load``: open cases per officer id."""
     category = facts.category
+    is_misconduct = facts.is_misconduct or category == Category.OFFICER_MISCONDUCT
+    if is_misconduct and category in _NO_STATION_CATEGORIES:
+        return Decision("desk", "misconduct_to_desk")
     if category == Category.CIVIC_REFERRAL:
         return Decision("referral", "civic_referral", authority=referral_authority(facts.text, policy))
     if category in (Category.APPRECIATION, Category.INFORMATION_REQUEST):
@@ -115,16 +129,18 @@ def decide(
     station_id = facts.station_id
     if station_id is None or station_id not in org.stations:
         return Decision("desk", "no_station" if station_id is None else "unknown_station", station_id)
-    if category == Category.OFFICER_MISCONDUCT:
+    if is_misconduct:
         chosen = _supervisor(org, station_id, excluding=station_id)
         rule = "misconduct_to_supervisor"
+    elif not facts.is_emergency and facts.confidence < policy.desk_below_confidence:
+        return _timed(Decision("desk", "low_confidence_desk", station_id), facts, policy, now)
     else:
         chosen, rule = _station_officer(org, station_id, now, load)
     if chosen is None:
         return _timed(Decision("desk", rule, station_id), facts, policy, now)
     assignee = Recipient(chosen.id, chosen.unit_id, "assignee")
     copies: list[Recipient] = []
-    if facts.is_emergency and category != Category.OFFICER_MISCONDUCT:
+    if facts.is_emergency and not is_misconduct:
         supervisor = _supervisor(org, station_id, excluding=station_id)
         if supervisor is not None:
             copies.append(Recipient(supervisor.id, supervisor.unit_id, "supervisor_copy"))
@@ -133,6 +149,8 @@ def decide(
         if dcp is not None:
             copies.append(Recipient(dcp.id, dcp.unit_id, "dcp_copy"))
     unique = [c for i, c in enumerate(copies) if c.officer_id != chosen.id and c not in copies[:i]]
+    if is_misconduct:  # invariant 3, whatever the hierarchy data says: nobody in the accused station
+        unique = [c for c in unique if c.unit_id != station_id]
     decision = Decision("assigned", rule, station_id, assignee, tuple(unique))
     return _timed(decision, facts, policy, now)
 
@@ -171,16 +189,7 @@ def _timed(decision: Decision, facts: CaseFacts, policy: Policy, now: datetime) 
         ack, act = d.vip_acknowledge_min, d.vip_action_min
     else:
         ack, act = d.acknowledge_min, d.action_min
-    return Decision(
-        decision.outcome,
-        decision.rule,
-        decision.station_id,
-        decision.assignee,
-        decision.copies,
-        decision.authority,
-        now + timedelta(minutes=ack),
-        now + timedelta(minutes=act),
-    )
+    return replace(decision, acknowledge_by=now + timedelta(minutes=ack), act_by=now + timedelta(minutes=act))
 
 
 def referral_authority(text: str, policy: Policy = Policy()) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -214,7 +214,10 @@ class RouteStage:
                 complaint = session.get(Complaint, old.complaint_id)
                 if complaint is None or old.role != "assignee":
                     continue  # a departed officer's copy just ends
-                decision = decide(_facts(complaint, posts), self._ctx.org, now, load, self._ctx.policy)
+                # the case was placed already (by the rules or by the desk): unsure or not, it stays in its
+                # station rather than going back to the desk because its officer left
+                placed = replace(_facts(complaint, posts), confidence=1.0)
+                decision = decide(placed, self._ctx.org, now, load, self._ctx.policy)
                 new = decision.assignee
                 session.add(
                     Assignment(
@@ -289,4 +292,6 @@ def _facts(complaint: Complaint, posts: Mapping[int, Mention]) -> CaseFacts:
         complaint.is_emergency,
         complaint.is_vip,
         post.text if post is not None else "",
+        is_misconduct=complaint.is_misconduct,
+        confidence=complaint.confidence,
     )

@@ -150,3 +150,100 @@ def test_transferred_officer_is_not_on_duty_even_when_rostered() -> None:
 def test_referral_names_the_civic_authority(text: str, authority: str) -> None:
     assert referral_authority(text) == authority
     assert decide(facts("civic_referral", None, text=text), ORG, MONDAY_NOON, {}).authority == authority
+
+
+# ---- the misconduct flag and the classifier's confidence ------------------------------------------------
+
+UNSURE = 0.3  # below the default desk_below_confidence (0.5)
+
+
+@pytest.mark.parametrize(
+    ("case", "outcome", "rule", "recipients"),
+    [
+        # "my bike was stolen and the station refuses to file an FIR": theft with the flag → the supervisor
+        (facts("theft", "l1", is_misconduct=True), "assigned", "misconduct_to_supervisor", [("ACP1", "assignee")]),
+        (facts("theft", "l3", is_misconduct=True), "assigned", "misconduct_to_supervisor", [("ACP2", "assignee")]),
+        (
+            facts("traffic_violation", "ts", is_misconduct=True),
+            "assigned",
+            "misconduct_to_supervisor",
+            [("TACP", "assignee")],
+        ),
+        # an emergency with misconduct goes at once to that supervisor, with nobody at the station copied
+        (
+            facts("violence", "l1", is_misconduct=True, is_emergency=True),
+            "assigned",
+            "misconduct_to_supervisor",
+            [("ACP1", "assignee")],
+        ),
+        # the flag is decided before confidence: an unsure accusation still skips the accused station
+        (
+            facts("theft", "l1", is_misconduct=True, confidence=UNSURE),
+            "assigned",
+            "misconduct_to_supervisor",
+            [("ACP1", "assignee")],
+        ),
+        # unsure → the desk, not a possibly wrong station
+        (facts("theft", "l1", confidence=UNSURE), "desk", "low_confidence_desk", []),
+        (facts("traffic_congestion", "ts", confidence=0.49), "desk", "low_confidence_desk", []),
+        (
+            facts("theft", "l1", confidence=0.5),
+            "assigned",
+            "on_duty_least_loaded",
+            [("L1-A", "assignee")],
+        ),  # at the line
+        # an emergency is never held back for low confidence
+        (
+            facts("road_accident", "ts", confidence=UNSURE, is_emergency=True),
+            "assigned",
+            "on_duty",
+            [("TS-DAY", "assignee"), ("TACP", "supervisor_copy")],
+        ),
+        # an accusation the classifier put where no station acts is read by a person: never referred or closed
+        (facts("other", None, is_misconduct=True), "desk", "misconduct_to_desk", []),
+        (
+            facts("civic_referral", None, is_misconduct=True, text="garbage, and the police did nothing"),
+            "desk",
+            "misconduct_to_desk",
+            [],
+        ),
+        # no place known: the desk, as for any case
+        (facts("theft", None, is_misconduct=True), "desk", "no_station", []),
+    ],
+)
+def test_misconduct_flag_and_confidence_table(
+    case: CaseFacts, outcome: str, rule: str, recipients: list[tuple[str, str]]
+) -> None:
+    decision = decide(case, ORG, MONDAY_NOON, load={})
+    assert (decision.outcome, decision.rule) == (outcome, rule)
+    assert [(r.officer_id, r.role) for r in decision.recipients] == recipients
+
+
+@pytest.mark.parametrize("category", ["theft", "violence", "women_safety", "cybercrime", "missing_person"])
+@pytest.mark.parametrize("station", ["l1", "l2", "l3"])
+@pytest.mark.parametrize(
+    "extra", [{}, {"is_emergency": True}, {"is_vip": True, "is_emergency": True}, {"confidence": UNSURE}]
+)
+def test_a_flagged_case_never_reaches_anyone_in_the_accused_station(
+    category: str, station: str, extra: dict[str, Any]
+) -> None:
+    for hour in range(0, 24, 3):
+        decision = decide(facts(category, station, is_misconduct=True, **extra), ORG, ist(23, hour), {})
+        assert decision.outcome == "assigned" and decision.rule == "misconduct_to_supervisor"
+        assert decision.recipients and station not in {r.unit_id for r in decision.recipients}
+        assert decision.assignee is not None and decision.assignee.unit_id == ("a2" if station == "l3" else "a1")
+
+
+def test_emergency_misconduct_keeps_the_emergency_deadlines() -> None:
+    decision = decide(facts("theft", is_misconduct=True, is_emergency=True), ORG, MONDAY_NOON, {})
+    assert decision.acknowledge_by == MONDAY_NOON + timedelta(minutes=10)
+    assert decision.act_by == MONDAY_NOON + timedelta(minutes=120)
+
+
+def test_the_confidence_line_is_the_deployments() -> None:
+    sure_enough = facts("theft", confidence=0.6)
+    assert decide(sure_enough, ORG, MONDAY_NOON, {}).outcome == "assigned"
+    strict = decide(sure_enough, ORG, MONDAY_NOON, {}, Policy(desk_below_confidence=0.8))
+    assert (strict.outcome, strict.rule, strict.station_id) == ("desk", "low_confidence_desk", "l1")
+    never = decide(facts("theft", confidence=0.01), ORG, MONDAY_NOON, {}, Policy(desk_below_confidence=0.0))
+    assert never.outcome == "assigned"

@@ -53,6 +53,7 @@ BROKEN: list[tuple[str, Edit, str]] = [
     ("a negative count", put("notify.max_attempts", -1), "notify.max_attempts: input should be greater than or equal to 1, got -1"),
     ("an unknown choice", put("routing.other_outcome", "bin"), "routing.other_outcome: input should be 'desk' or 'closed', got 'bin'"),
     ("a folder that does not exist", put("routing.people_dir", "nowhere"), "routing.people_dir: no such folder"),
+    ("a confidence line above one", put("routing.desk_below_confidence", 1.5), "routing.desk_below_confidence: input should be less than or equal to 1, got 1.5"),
     ("a word where minutes belong", put("routing.deadlines.acknowledge_min", "soon"), "routing.deadlines.acknowledge_min: input should be a valid integer, got 'soon'"),
     ("a look-back of minus three days", put("accounts.2.lookback_days", -3), "accounts[3].lookback_days: input should be greater than or equal to 1, got -3"),
     ("an empty docket prefix", put("deployment.docket_prefix", ""), "deployment.docket_prefix: string should match pattern"),
@@ -110,6 +111,7 @@ def test_sample_deployment_loads_with_its_secrets_from_the_environment() -> None
     assert isinstance(settings.accounts[2], FacebookPage) and settings.accounts[2].lookback_days == 7
     assert "cmofkarnataka" in settings.vip_handles
     assert settings.routing.policy.deadlines.emergency_acknowledge_min == 10
+    assert settings.routing.policy.desk_below_confidence == 0.5
     assert settings.routing.people_dir == ROOT / "data" / "bengaluru"
     assert settings.notify.max_attempts == 6 and settings.database_url.startswith("sqlite:///")
 
