@@ -262,9 +262,10 @@ def cases(
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
     for row in rows:
-        flags = "".join(f for f, on in (("E", row["emergency"]), ("V", row["vip"])) if on) or "-"
+        marks = (("E", row["emergency"]), ("V", row["vip"]), ("M", row["misconduct"]))
+        flags = "".join(f for f, on in marks if on) or "-"
         typer.echo(
-            f"{row['docket'] or '#' + str(row['id']):>16}  {row['category']:<20} {flags:<2} "
+            f"{row['docket'] or '#' + str(row['id']):>16}  {row['category']:<20} {flags:<3} "
             f"{(row['station'] or 'desk'):<28} {row['status']:<10} {_assignee(row['assignments']):<72} "
             f"{(row['posts'][0]['text'] if row['posts'] else '')[:70]!r}"
         )
