@@ -223,17 +223,30 @@ def train(
 
 @app.command("eval")
 def evaluate(config: ConfigOption = DEFAULT_CONFIG) -> None:
-    """Score the committed classifier on the held-out split: macro-F1, per class, per style, emergency, station."""
+    """Score the committed classifier on the real and the authored held-out splits, apart: macro-F1 and accuracy
+    with bootstrap intervals, per class, per language or style, emergency and misconduct, calibration, desk share."""
     configure_logging()
     from classifiers.corpus import load_corpus, split_corpus
     from classifiers.evaluate import evaluate as evaluate_model
     from classifiers.evaluate import gazetteer_sweep
+    from classifiers.real_corpus import RealCorpusError, assemble, load_real_posts
 
-    heldout = split_corpus(load_corpus(ROOT / "data" / "corpus")).heldout
     with startup():
+        settings = _settings(config, need_platform_secrets=False)
         classifier = _classifier(config)
+        try:
+            _, real_heldout = load_real_posts()
+            _, agreement = assemble()
+        except RealCorpusError as exc:
+            raise StartupError("real corpus", [str(exc)]) from exc
+    desk_below = settings.routing.policy.desk_below_confidence
     places_csv = ROOT / "data" / "bengaluru" / "places.csv"
-    report = evaluate_model(classifier, heldout, places_csv=places_csv)
+    real = evaluate_model(classifier, real_heldout, places_csv=places_csv, desk_below=desk_below, title="REAL held-out posts")
+    typer.echo(real.format())
+    typer.echo(agreement.format())
+    typer.echo("")
+    authored = split_corpus(load_corpus(ROOT / "data" / "corpus")).heldout
+    report = evaluate_model(classifier, authored, places_csv=places_csv, desk_below=desk_below, title="AUTHORED held-out posts")
     typer.echo(report.format())
     typer.echo("")
     typer.echo(gazetteer_sweep(classifier, places_csv).format())

@@ -47,6 +47,14 @@ class ReliabilityBin:
 
 
 @dataclass(frozen=True)
+class Mistake:
+    text: str
+    truth: str
+    predicted: str
+    confidence: float
+
+
+@dataclass(frozen=True)
 class EvalReport:
     n_posts: int
     macro_f1: float
@@ -62,14 +70,31 @@ class EvalReport:
     n_station: int
     n_station_ambiguous: int
     station_accuracy_when_category_right: float | None
+    misconduct_precision: float = 0.0
+    misconduct_recall: float = 0.0
+    misconduct_f1: float = 0.0
+    macro_f1_interval: tuple[float, float] = (0.0, 0.0)
+    accuracy_interval: tuple[float, float] = (0.0, 0.0)
+    desk_below: float = 0.5
+    desk_share: float = 0.0
+    accuracy_routed: float = 0.0
+    confident_mistakes: tuple[Mistake, ...] = ()
+    title: str = "held-out posts"
 
     def format(self) -> str:
+        lo, hi = self.macro_f1_interval
+        alo, ahi = self.accuracy_interval
         lines = [
-            f"held-out posts: {self.n_posts}",
-            f"category macro-F1 (15 classes): {self.macro_f1:.3f}   accuracy: {self.accuracy:.3f}",
+            f"{self.title}: {self.n_posts}",
+            f"category macro-F1 (15 classes): {self.macro_f1:.3f} [95% CI {lo:.3f}-{hi:.3f}]   "
+            f"accuracy: {self.accuracy:.3f} [{alo:.3f}-{ahi:.3f}]",
             f"emergency: precision {self.emergency_precision:.3f} recall {self.emergency_recall:.3f} "
             f"F1 {self.emergency_f1:.3f}",
+            f"misconduct: precision {self.misconduct_precision:.3f} recall {self.misconduct_recall:.3f} "
+            f"F1 {self.misconduct_f1:.3f}",
             f"confidence calibration: ECE {self.ece:.3f}",
+            f"to the desk (confidence below {self.desk_below:.2f}): {self.desk_share:.1%} of posts; "
+            f"accuracy of the rest {self.accuracy_routed:.3f}",
             "station accuracy: "
             + (
                 f"{self.station_accuracy:.3f} on {self.n_station} posts with a place "
@@ -94,6 +119,11 @@ class EvalReport:
             f"{f'{b.low:.1f}-{b.high:.1f}':<22}{b.mean_confidence:>10.3f}{b.accuracy:>10.3f}{b.count:>9}"
             for b in self.reliability
         ]
+        if self.confident_mistakes:
+            lines += ["", "the most confident mistakes (confidence, labelled → predicted, text):"]
+            lines += [
+                f"  {m.confidence:.2f}  {m.truth} → {m.predicted}  {m.text[:110]!r}" for m in self.confident_mistakes
+            ]
         return "\n".join(lines)
 
 
@@ -188,7 +218,33 @@ def reliability(confidences: np.ndarray, correct: np.ndarray, bins: int = 10) ->
     return ece, table
 
 
-def evaluate(classifier: Classifier, heldout: Sequence[CorpusPost], *, places_csv: Path | None = None) -> EvalReport:
+def bootstrap(
+    truth: Sequence[str], predicted: Sequence[str], *, resamples: int = 1000, seed: int = 0
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """95% intervals of macro-F1 (over the 15 classes) and accuracy, resampling the posts with replacement."""
+    rng = np.random.default_rng(seed)
+    y, p = np.array(truth), np.array(predicted)
+    f1s, accuracies = [], []
+    for _ in range(resamples):
+        rows = rng.integers(0, len(y), len(y))
+        f1s.append(f1_score(y[rows], p[rows], labels=CATEGORIES, average="macro", zero_division=0))
+        accuracies.append(float(np.mean(y[rows] == p[rows])))
+
+    def interval(values: list[float]) -> tuple[float, float]:
+        return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
+
+    return interval(f1s), interval(accuracies)
+
+
+def evaluate(
+    classifier: Classifier,
+    heldout: Sequence[CorpusPost],
+    *,
+    places_csv: Path | None = None,
+    desk_below: float = 0.5,
+    title: str = "held-out posts",
+    n_mistakes: int = 10,
+) -> EvalReport:
     posts = [PostInput(id=str(i), text=p.text) for i, p in enumerate(heldout)]
     results: list[Classification] = classifier.classify(posts)
     truth = [p.category.value for p in heldout]
@@ -223,8 +279,19 @@ def evaluate(classifier: Classifier, heldout: Sequence[CorpusPost], *, places_cs
     e_precision, e_recall, e_f1, _ = precision_recall_fscore_support(
         emergency_truth, emergency_predicted, average="binary", zero_division=0
     )
+    m_precision, m_recall, m_f1, _ = precision_recall_fscore_support(
+        np.array([p.is_misconduct for p in heldout]),
+        np.array([r.misconduct for r in results]),
+        average="binary",
+        zero_division=0,
+    )
     correct = np.array([a == b for a, b in zip(truth, predicted, strict=True)])
-    ece, bins = reliability(np.array([r.confidence for r in results]), correct)
+    confidences = np.array([r.confidence for r in results])
+    ece, bins = reliability(confidences, correct)
+    routed = confidences >= desk_below
+    wrong = sorted((i for i in range(len(results)) if not correct[i]), key=lambda i: -confidences[i])[:n_mistakes]
+    mistakes = tuple(Mistake(heldout[i].text, truth[i], predicted[i], float(confidences[i])) for i in wrong)
+    f1_interval, accuracy_interval = bootstrap(truth, predicted)
 
     station_hits: list[bool] = []
     category_right: list[bool] = []
@@ -233,6 +300,15 @@ def evaluate(classifier: Classifier, heldout: Sequence[CorpusPost], *, places_cs
         stations = load_place_stations(places_csv)
         for post, result in zip(heldout, results, strict=True):
             expected = expected_stations(post, stations)
+            if not expected and post.is_real and post.place:  # a real post's place as the labeller wrote it
+                layer = layer_for(
+                    post.category,
+                    misconduct_layer=misconduct_layer(normalise(post.text))
+                    if post.category is Category.OFFICER_MISCONDUCT
+                    else None,
+                )
+                station = classifier.station_of_place(post.place, layer) if layer is not None else None
+                expected = {station} if station else set()
             if expected:
                 station_hits.append(result.station in expected)
                 category_right.append(result.category is post.category)
@@ -253,4 +329,14 @@ def evaluate(classifier: Classifier, heldout: Sequence[CorpusPost], *, places_cs
         n_station=len(hits),
         n_station_ambiguous=n_ambiguous,
         station_accuracy_when_category_right=float(hits[right].mean()) if right.any() else None,
+        misconduct_precision=float(m_precision),
+        misconduct_recall=float(m_recall),
+        misconduct_f1=float(m_f1),
+        macro_f1_interval=f1_interval,
+        accuracy_interval=accuracy_interval,
+        desk_below=desk_below,
+        desk_share=float(1 - routed.mean()) if len(routed) else 0.0,
+        accuracy_routed=float(correct[routed].mean()) if routed.any() else 0.0,
+        confident_mistakes=mistakes,
+        title=title,
     )

@@ -18,6 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
+import ftfy
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
@@ -30,6 +31,8 @@ MAX_MODEL_CHARS = 2000
 
 _URL = re.compile(r"(?:https?://|www\.)\S*|\b\S+\.(?:com|in|org|ly|co|gov\.in)/\S*", re.IGNORECASE)
 _HANDLE = re.compile(r"@\w{1,50}")
+_HANDLE_CHAIN = re.compile(r"(?:\.?@\w{1,50}[\s,:]*){3,}")
+_RETWEET = re.compile(r"^\s*(?:RT\s+@\w{1,50}\s*:|Retweeted\s[^:()]{0,60}\(@\w{1,50}\)\s*:)", re.IGNORECASE)
 _HASHTAG = re.compile(r"#(\w+)")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _PLATE = re.compile(
@@ -63,12 +66,15 @@ def _with_romanised(text: str) -> str:
 
 
 def normalise(text: str) -> str:
-    """The model's view of a post: NFC, no control characters, URLs/handles/plates/phones as tokens,
-    hashtags split into words, elongations shortened, lower case, Latin diacritics folded, emoji kept,
-    and Devanagari / Kannada words followed by their romanised spelling."""
-    text = unicodedata.normalize("NFC", text[:MAX_MODEL_CHARS])
-    text = _CONTROL.sub(" ", text)
+    """The model's view of a post: broken encodings and HTML entities repaired (ftfy), NFC, no control
+    characters, a retweet marked, URLs/handles/plates/phones as tokens (a chain of three or more handles as one
+    more token), hashtags split into words, elongations shortened, lower case, Latin diacritics folded, emoji
+    kept, and Devanagari / Kannada words followed by their romanised spelling."""
+    text = _CONTROL.sub(" ", text[:MAX_MODEL_CHARS])  # first: ftfy would drop them, joining the words beside
+    text = unicodedata.normalize("NFC", ftfy.fix_text(text))
+    text = _RETWEET.sub(" xretweet ", text)
     text = _URL.sub(" xurl ", text)
+    text = _HANDLE_CHAIN.sub(" xuser xmanyusers ", text)
     text = _HANDLE.sub(" xuser ", text)
     text = _HASHTAG.sub(lambda m: " " + _CAMEL.sub(" ", m.group(1)) + " ", text)
     text = _PHONE.sub(" xphone ", text)

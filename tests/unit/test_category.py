@@ -34,6 +34,10 @@ GLOSSARY = Glossary.read_tsv(Path(__file__).resolve().parents[2] / "classifiers"
         ("चेन स्नैचिंग हुई", "चेन स्नैचिंग हुई chen snaiching hui"),
         ("thanks 🙏🙏", "thanks 🙏🙏"),
         ("a\x00b\x07c\u200bd", "a b c\u200bd"),
+        ("Jam at ITO &amp; no cop", "jam at ito & no cop"),  # an HTML entity left in the text
+        ("donâ€™t park here", "don't park here"),  # UTF-8 read as Windows-1252 (ftfy)
+        ("RT @abc: chain snatched at Karol Bagh", "xretweet chain snatched at karol bagh"),
+        ("@DelhiPolice @CPDelhi @dtptraffic @ArvindKejriwal shame", "xuser xmanyusers shame"),
         ("", ""),
     ],
 )

@@ -274,7 +274,7 @@ def test_training_twice_on_the_same_corpus_writes_the_same_bytes(tmp_path: Path)
     for run in ("a", "b"):
         target = tmp_path / run
         shutil.copytree(ARTIFACTS / "static_minilm", target / "static_minilm")
-        report = train(corpus, target, civic_csv=None, config=TrainConfig(cv_folds=2))
+        report = train(corpus, target, civic_csv=None, real_posts=None, config=TrainConfig(cv_folds=2))
         assert report.n_train + report.n_heldout == len(rows)
         outputs.append({p.name: p.read_bytes() for p in sorted(target.glob("*.*"))})
     assert outputs[0] == outputs[1]

@@ -69,10 +69,16 @@ def test_a_missing_civic_reports_file_refuses_training_instead_of_training_on_le
 def test_every_missing_input_is_named_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(training, "DISTIL_MODULES", ("no_such_module_for_distilling",))
     with pytest.raises(TrainingRefused) as refused:
-        check_inputs(tmp_path / "corpus", tmp_path / "civic.csv", tmp_path / "glossary.tsv", tmp_path / "static")
+        check_inputs(
+            tmp_path / "corpus",
+            tmp_path / "civic.csv",
+            tmp_path / "glossary.tsv",
+            tmp_path / "static",
+            tmp_path / "posts.jsonl",
+        )
     problems = refused.value.problems
-    assert len(problems) == 4
-    for named in ("corpus", "civic.csv", "glossary.tsv", "no_such_module_for_distilling"):
+    assert len(problems) == 5
+    for named in ("corpus", "civic.csv", "glossary.tsv", "no_such_module_for_distilling", "posts.jsonl"):
         assert any(named in problem for problem in problems), named
 
 
@@ -103,11 +109,11 @@ def test_the_output_folder_is_never_the_committed_one_nor_a_folder_of_other_file
     committed = fake_artifacts(tmp_path / "committed", cv=0.8, weights=[1.0])
     for output in (committed, committed / "new"):
         with pytest.raises(TrainingRefused, match="outside the committed artifacts folder"):
-            retrain(corpus, committed, output, civic_csv=None, config=TINY)
+            retrain(corpus, committed, output, civic_csv=None, real_posts=None, config=TINY)
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
     with pytest.raises(TrainingRefused, match="notes.txt"):
-        retrain(corpus, committed, tmp_path / "mine", civic_csv=None, config=TINY)
+        retrain(corpus, committed, tmp_path / "mine", civic_csv=None, real_posts=None, config=TINY)
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
 
 
@@ -128,20 +134,20 @@ def test_retraining_replaces_the_committed_model_only_when_identical_or_told_to(
     corpus = write_corpus(tmp_path / "corpus")
     committed = tmp_path / "artifacts"
     shutil.copytree(ARTIFACTS / "static_minilm", committed / "static_minilm")
-    train(corpus, committed, civic_csv=None, config=TINY)
+    train(corpus, committed, civic_csv=None, real_posts=None, config=TINY)
     before = snapshot(committed)
 
-    same = retrain(corpus, committed, tmp_path / "out", civic_csv=None, config=TINY)
+    same = retrain(corpus, committed, tmp_path / "out", civic_csv=None, real_posts=None, config=TINY)
     assert same.comparison.is_same and same.is_settled and not same.installed
     assert "reproduced" in same.format()
     assert snapshot(committed) == before
 
     write_corpus(corpus, copies=16)  # more posts: a different model
-    kept = retrain(corpus, committed, tmp_path / "out", civic_csv=None, config=TINY)
+    kept = retrain(corpus, committed, tmp_path / "out", civic_csv=None, real_posts=None, config=TINY)
     assert not kept.is_settled and kept.comparison.overwrites
     assert "category.npz: changed" in kept.format() and "left as it was" in kept.format()
     assert snapshot(committed) == before
 
-    replaced = retrain(corpus, committed, tmp_path / "out", replace=True, civic_csv=None, config=TINY)
+    replaced = retrain(corpus, committed, tmp_path / "out", replace=True, civic_csv=None, real_posts=None, config=TINY)
     assert replaced.installed and replaced.is_settled
     assert snapshot(committed) == snapshot(tmp_path / "out")
