@@ -209,7 +209,8 @@ def train(
     missing, the output folder is unfit), nothing trained."""
     configure_logging()
     from assembly.build import ARTIFACTS_DIR
-    from classifiers.train import TrainingRefused, retrain
+    from classifiers.retrain import retrain
+    from classifiers.train import TrainingRefused
 
     try:
         outcome = retrain(ROOT / "data" / "corpus", ARTIFACTS_DIR, output, replace=replace, seed=seed)

@@ -15,15 +15,8 @@ import numpy as np
 import pytest
 
 import classifiers.train as training
-from classifiers.train import (
-    DEFAULT_CIVIC_CSV,
-    TrainConfig,
-    TrainingRefused,
-    check_inputs,
-    compare_artifacts,
-    retrain,
-    train,
-)
+from classifiers.retrain import compare_artifacts, retrain
+from classifiers.train import DEFAULT_CIVIC_CSV, TrainConfig, TrainingRefused, check_inputs, train
 from tests.conftest import ROOT
 
 ARTIFACTS = ROOT / "classifiers" / "artifacts"
