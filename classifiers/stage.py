@@ -130,8 +130,8 @@ class ClassifyStage(Generic[PostT]):
 def _claim(session: Session, limit: int) -> list[Mention]:
     statement = (
         select(Mention)
-        .where(Mention.classified_at.is_(None))  # type: ignore[union-attr]
-        .order_by(Mention.created_at, Mention.id)  # type: ignore[arg-type]
+        .where(col(Mention.classified_at).is_(None))
+        .order_by(col(Mention.created_at), col(Mention.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
@@ -148,11 +148,11 @@ def _thread_case(session: Session, mention: Mention) -> int | None:
         .where(
             Mention.platform == mention.platform,
             Mention.author_id == mention.author_id,
-            Mention.complaint_id.is_not(None),  # type: ignore[union-attr]
+            col(Mention.complaint_id).is_not(None),
             Mention.id != mention.id,
             sa.or_(col(Mention.external_id).in_(keys), col(Mention.conversation_id).in_(keys)),
         )
-        .order_by(Mention.created_at)  # type: ignore[arg-type]
+        .order_by(col(Mention.created_at))
         .limit(1)
     )
     return session.exec(statement).first()

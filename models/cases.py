@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.routing import assignments_for, notifications_for
 from models.tables import Complaint, Mention
@@ -12,7 +12,7 @@ from models.tables import Complaint, Mention
 
 def list_cases(session: Session, *, status: str | None = None, station: str | None = None) -> list[dict[str, Any]]:
     """Each case with its tags and its posts (platform, external id, author, text), oldest case first."""
-    statement = select(Complaint).order_by(Complaint.created_at, Complaint.id)  # type: ignore[arg-type]
+    statement = select(Complaint).order_by(col(Complaint.created_at), col(Complaint.id))
     if status:
         statement = statement.where(Complaint.status == status)
     if station:
@@ -22,7 +22,7 @@ def list_cases(session: Session, *, status: str | None = None, station: str | No
     posts: dict[int, list[dict[str, Any]]] = {}
     if ids:
         rows = session.exec(
-            select(Mention).where(Mention.complaint_id.in_(ids)).order_by(Mention.created_at)  # type: ignore[union-attr,arg-type]
+            select(Mention).where(col(Mention.complaint_id).in_(ids)).order_by(col(Mention.created_at))
         ).all()
         for m in rows:
             assert m.complaint_id is not None

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from models.routing import OutboxMessage
@@ -100,7 +100,7 @@ def claim_due(session: Session, *, now: datetime, limit: int) -> list[Claimed]:
     statement = (
         select(OutboxMessage)
         .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
-        .order_by(OutboxMessage.priority.desc(), OutboxMessage.next_attempt_at, OutboxMessage.id)  # type: ignore[attr-defined,arg-type]
+        .order_by(col(OutboxMessage.priority).desc(), col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
@@ -126,10 +126,10 @@ def claim_due_for(
             OutboxMessage.next_attempt_at <= now,
             OutboxMessage.officer_id == officer_id,
             OutboxMessage.channel_index == channel_index,
-            OutboxMessage.purpose.in_(list(purposes)),  # type: ignore[attr-defined]
+            col(OutboxMessage.purpose).in_(list(purposes)),
             OutboxMessage.priority < below_priority,
         )
-        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)  # type: ignore[arg-type]
+        .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
@@ -159,7 +159,7 @@ def mark_attempt_failed(
     is_final = message.attempts >= max_attempts
     session.execute(
         sa.update(OutboxMessage)
-        .where(OutboxMessage.id == message.id)  # type: ignore[arg-type]
+        .where(col(OutboxMessage.id) == message.id)
         .values(
             status="failed" if is_final else "pending",
             last_error=error[:500],
@@ -175,7 +175,7 @@ def fail_interrupted(session: Session, *, now: datetime, timeout_s: float, limit
         select(OutboxMessage)
         .where(
             OutboxMessage.status == "sending",
-            OutboxMessage.claimed_at < now - timedelta(seconds=timeout_s),  # type: ignore[operator]
+            col(OutboxMessage.claimed_at) < now - timedelta(seconds=timeout_s),
         )
         .limit(limit)
         .with_for_update(skip_locked=True)

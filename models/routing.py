@@ -7,7 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from models.tables import utcnow
 from models.types import UTCDateTime
@@ -99,11 +99,11 @@ def open_load(session: Session, officer_ids: Iterable[str] | None = None) -> dic
     """Open cases held (as assignee) per officer id."""
     statement = (
         select(Assignment.officer_id, sa.func.count())
-        .where(Assignment.status == OPEN, Assignment.role == "assignee", Assignment.officer_id.is_not(None))  # type: ignore[union-attr]
+        .where(col(Assignment.status) == OPEN, col(Assignment.role) == "assignee", col(Assignment.officer_id).is_not(None))
         .group_by(Assignment.officer_id)
     )
     if officer_ids is not None:
-        statement = statement.where(Assignment.officer_id.in_(list(officer_ids)))  # type: ignore[union-attr]
+        statement = statement.where(col(Assignment.officer_id).in_(list(officer_ids)))
     return {officer: count for officer, count in session.exec(statement).all() if officer is not None}
 
 
@@ -114,8 +114,8 @@ def open_assignments_of(session: Session, officer_ids: Iterable[str], *, limit: 
         return []
     statement = (
         select(Assignment)
-        .where(Assignment.status == OPEN, Assignment.officer_id.in_(ids))  # type: ignore[union-attr]
-        .order_by(Assignment.id)  # type: ignore[arg-type]
+        .where(col(Assignment.status) == OPEN, col(Assignment.officer_id).in_(ids))
+        .order_by(col(Assignment.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
@@ -128,7 +128,7 @@ def assignments_for(session: Session, complaint_ids: Iterable[int]) -> dict[int,
     found: dict[int, list[Assignment]] = {}
     if ids:
         rows = session.exec(
-            select(Assignment).where(Assignment.complaint_id.in_(ids)).order_by(Assignment.id)  # type: ignore[attr-defined,arg-type]
+            select(Assignment).where(col(Assignment.complaint_id).in_(ids)).order_by(col(Assignment.id))
         ).all()
         for row in rows:
             found.setdefault(row.complaint_id, []).append(row)
@@ -142,8 +142,8 @@ def notifications_for(session: Session, complaint_ids: Iterable[int]) -> dict[in
     if ids:
         statement = (
             select(OutboxMessage.complaint_id, OutboxMessage.status, sa.func.count())
-            .where(OutboxMessage.complaint_id.in_(ids))  # type: ignore[union-attr]
-            .group_by(OutboxMessage.complaint_id, OutboxMessage.status)  # type: ignore[arg-type]
+            .where(col(OutboxMessage.complaint_id).in_(ids))
+            .group_by(col(OutboxMessage.complaint_id), col(OutboxMessage.status))
         )
         for complaint_id, status, count in session.exec(statement).all():
             if complaint_id is not None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.db import session_scope
 from models.mentions import audit
@@ -260,7 +260,7 @@ def _claim_new(session: Session, limit: int) -> list[Complaint]:
     statement = (
         select(Complaint)
         .where(Complaint.status == "new")
-        .order_by(Complaint.is_emergency.desc(), Complaint.created_at, Complaint.id)  # type: ignore[attr-defined,arg-type]
+        .order_by(col(Complaint.is_emergency).desc(), col(Complaint.created_at), col(Complaint.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
@@ -273,8 +273,8 @@ def _first_posts(session: Session, complaint_ids: Sequence[int]) -> dict[int, Me
     if complaint_ids:
         rows = session.exec(
             select(Mention)
-            .where(Mention.complaint_id.in_(list(complaint_ids)))  # type: ignore[union-attr]
-            .order_by(sa.desc(Mention.created_at), sa.desc(Mention.id))  # type: ignore[call-overload]
+            .where(col(Mention.complaint_id).in_(list(complaint_ids)))
+            .order_by(sa.desc(col(Mention.created_at)), sa.desc(col(Mention.id)))
         ).all()
         for mention in rows:  # newest first: the oldest one wins
             assert mention.complaint_id is not None
