@@ -1,8 +1,10 @@
 """The classifier as the bot uses it: load once, then classify posts in batches.
 
 For each post: category with a calibrated confidence, the emergency and VIP flags, the place named in
-the text and the station responsible for it in the category's layer. Bad input never raises: empty,
-emoji-only or control-character posts come back as ``other``; very long posts are cut for the model.
+the text and the station responsible for it in the category's layer. Bad input never raises; very long
+posts are cut for the model. A post the model cannot read (see :class:`Legibility`: empty, emoji only,
+only handles and links, or written in a script the model was not trained on) comes back as ``other`` with
+confidence 0.0, so routing sends it to a person at the desk rather than acting on the model's guess.
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Sequence
+import string
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
@@ -19,7 +24,7 @@ import numpy as np
 
 from classifiers.category import LinearModel
 from classifiers.features import MAX_MODEL_CHARS, FeatureSpace, StaticEmbedder, has_content, normalise
-from classifiers.flags import EmergencyRule, VipList, accuses_police, emergency_cue, is_missing_child, is_vip
+from classifiers.flags import Cue, EmergencyRule, VipList, accuses_police, emergency_cue, is_missing_child, is_vip
 from classifiers.stations import StationMap
 from models.taxonomy import Category, Layer, layer_for
 
@@ -81,6 +86,54 @@ def misconduct_layer(normalised_text: str) -> Layer:
     return Layer.TRAFFIC if _TRAFFIC_MISCONDUCT.search(normalised_text) else Layer.LAW_ORDER
 
 
+MIN_SCRIPT_NGRAMS = 100
+"""A script counts as learnt when at least this many of the model's character n-grams hold its letters or
+digits: a few stray posts in another script (a quoted Urdu line) do not teach the model that script."""
+_PLACEHOLDERS = re.compile(r"\b(?:xurl|xuser|xmanyusers|xretweet|xphone|xplate)\b")  # what normalise() writes
+_WORD_EDGES = string.punctuation + "…“”‘’।"
+
+
+def script_of(char: str) -> str | None:
+    """The script of a letter or digit, read from its Unicode name ("LATIN", "DEVANAGARI", "KANNADA", "ARABIC",
+    "CJK"; "DIGIT" for 0-9); None for anything else (emoji, punctuation, vowel signs)."""
+    if not char.isalnum():
+        return None
+    name = unicodedata.name(char, "")
+    return name.split(" ", 1)[0] if name else None
+
+
+@dataclass(frozen=True)
+class Legibility:
+    """What the model can read, taken from its own feature space rather than a list of languages: the scripts
+    its character n-grams were learnt in (today Latin, which Vietnamese becomes once its diacritics are folded,
+    Devanagari, Kannada and digits) and the single words of its word vocabulary."""
+
+    scripts: frozenset[str]
+    words: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(
+        cls, char_terms: Iterable[str], word_terms: Iterable[str] = (), *, min_ngrams: int = MIN_SCRIPT_NGRAMS
+    ) -> Legibility:
+        counts = Counter(script for term in char_terms for script in {script_of(c) for c in term} if script)
+        words = frozenset(w for w in word_terms if " " not in w and any(c.isalnum() for c in w))
+        return cls(frozenset(s for s, n in counts.items() if n >= min_ngrams), words)
+
+    @classmethod
+    def load(cls, features_json: Path) -> Legibility:
+        """From the saved feature space (``features.json``: its character and word vocabularies)."""
+        saved = json.loads(features_json.read_text(encoding="utf-8"))
+        return cls.of(saved["char"], saved["word"])
+
+    def can_read(self, normalised: str) -> bool:
+        """Whether a normalise()d post has a letter or digit in a learnt script or a word of the vocabulary;
+        the tokens normalise() puts for handles, links, phones and plates do not count, nor do emoji."""
+        text = _PLACEHOLDERS.sub(" ", normalised)
+        if any(script_of(c) in self.scripts for c in text):
+            return True
+        return any(word.strip(_WORD_EDGES) in self.words for word in text.split())
+
+
 class Classifier:
     def __init__(
         self,
@@ -93,8 +146,12 @@ class Classifier:
         station_resolver: StationResolver | None = None,
         misconduct_model: LinearModel | None = None,
         misconduct_threshold: float = 0.5,
+        legibility: Legibility | None = None,
     ) -> None:
+        """``legibility``: what the model can read; without it every post with a letter, digit or emoji counts
+        as readable."""
         self._features = features
+        self._legibility = legibility
         self._misconduct = misconduct_model
         self._misconduct_threshold = misconduct_threshold
         self._category = category_model
@@ -123,6 +180,7 @@ class Classifier:
             resolver,
             LinearModel.load(misconduct) if misconduct.is_file() else None,
             float(manifest.get("misconduct_threshold", 0.5)),
+            Legibility.load(artifacts_dir / "features.json"),
         )
 
     def classify(self, posts: Sequence[PostInput]) -> list[Classification]:
@@ -143,20 +201,25 @@ class Classifier:
         best = np.argmax(category_probs, axis=1)
         results = []
         for row, post in enumerate(posts):
-            if has_content(normalised[row]):
+            if self._can_read(normalised[row]):
                 category = self._categories[int(best[row])]
                 confidence = float(category_probs[row, best[row]])
-                emergency = emergency_for(
-                    category, float(emergency_probs[row]), normalised[row], self._rule
+                emergency = emergency_for(category, float(emergency_probs[row]), normalised[row], self._rule)
+                misconduct = misconduct_for(
+                    category, float(misconduct_probs[row]), normalised[row], self._misconduct_threshold
                 )
-            else:
-                category, confidence, emergency = Category.OTHER, 1.0, False
+            else:  # the model's numbers mean nothing here: no confidence, and only the phrase layers may flag it
+                category, confidence = Category.OTHER, 0.0
+                emergency = emergency_cue(normalised[row]) is Cue.PHRASE
+                misconduct = accuses_police(normalised[row])
             located = self._locate(post, texts[row], normalised[row], category, confidence, emergency)
-            misconduct = misconduct_for(
-                category, float(misconduct_probs[row]), normalised[row], self._misconduct_threshold
-            )
             results.append(replace(located, misconduct=misconduct) if misconduct else located)
         return results
+
+    def _can_read(self, normalised: str) -> bool:
+        if self._legibility is None:
+            return has_content(normalised)
+        return self._legibility.can_read(normalised)
 
     def station_of_place(self, place_text: str, layer: Layer) -> str | None:
         """The station of ``layer`` for a place named on its own ("Silk Board junction"), or None: how the

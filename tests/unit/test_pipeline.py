@@ -13,7 +13,7 @@ from classifiers.corpus import CorpusPost
 from classifiers.evaluate import SWEEP_TEMPLATES, evaluate, gazetteer_sweep
 from classifiers.features import FeatureConfig, FeatureSpace, normalise
 from classifiers.flags import EmergencyRule, VipList
-from classifiers.pipeline import Classifier, PlaceLike, PostInput, misconduct_layer
+from classifiers.pipeline import Classifier, Legibility, PlaceLike, PostInput, misconduct_layer, script_of
 from classifiers.train import TrainConfig, train
 from models.taxonomy import Category, Layer
 from routing.jurisdictions import Jurisdictions
@@ -48,7 +48,7 @@ def resolve(layer: Layer, place: PlaceLike | None, lat: float | None, lon: float
     return f"{layer.value}-station"
 
 
-def toy_classifier(vip: VipList) -> Classifier:
+def toy_classifier(vip: VipList, legibility: Legibility | None = None) -> Classifier:
     texts = [normalise(t) for ts in TOY.values() for t in ts] * 2
     labels = [c for c, ts in TOY.items() for _ in ts] * 2
     flags = ["true" if "snatched" in t or "money" in t else "false" for t in texts]
@@ -57,7 +57,9 @@ def toy_classifier(vip: VipList) -> Classifier:
     classes = tuple(c.value for c in Category)
     category = fit_linear(matrix, labels, classes, regularisation_c=10.0)
     emergency = fit_linear(matrix, flags, ("false", "true"), regularisation_c=10.0)
-    return Classifier(space, category, emergency, EmergencyRule(0.5, 0.3), vip, FakeFinder(), resolve)
+    return Classifier(
+        space, category, emergency, EmergencyRule(0.5, 0.3), vip, FakeFinder(), resolve, legibility=legibility
+    )
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +92,71 @@ def test_awkward_input_gets_a_result(classifier: Classifier, text: str) -> None:
 def test_a_post_with_nothing_in_it_is_other(classifier: Classifier, text: str) -> None:
     [result] = classifier.classify([PostInput(id="p", text=text)])
     assert (result.category, result.emergency, result.place, result.station) == (Category.OTHER, False, None, None)
+    assert result.confidence == 0.0
+
+
+# ---- posts the model cannot read: other, with no confidence, so routing gives them to a person ----------
+
+UNREADABLE = {
+    "emoji only": "🙏🙏🙏 😡",
+    "arabic": "نحتاج مساعدة فورا هناك حريق في الشارع",
+    "arabic to the police": "@BlrCityPolice سرقوا هاتفي في الحافلة https://t.co/AbC123",
+    "chinese": "我的手机在公交车上被偷了，请帮忙",
+    "tamil": "என் கைபேசி பேருந்தில் திருடப்பட்டது",
+    "cyrillic": "У меня украли телефон в автобусе",
+    "only handles": "@BlrCityPolice @blrcitytraffic @CPBlr",
+    "only a handle and emoji": "@BlrCityPolice 😡😡",
+    "only links": "https://t.co/AbC123 www.example.com/x",
+    "a retweet of nothing": "RT @dtptraffic: https://t.co/AbC123",
+}
+
+
+@pytest.fixture(scope="module")
+def committed() -> Classifier:
+    return Classifier.load(ARTIFACTS, Path("/nonexistent"), VipList())
+
+
+@pytest.mark.parametrize("text", UNREADABLE.values(), ids=UNREADABLE.keys())
+def test_a_post_the_committed_model_cannot_read_is_other_with_no_confidence(committed: Classifier, text: str) -> None:
+    [result] = committed.classify([PostInput(id="u", text=text)])
+    assert (result.category, result.confidence) == (Category.OTHER, 0.0)
+    assert (result.emergency, result.misconduct, result.station) == (False, False, None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "मेरा मोबाइल चोरी हो गया",  # Devanagari
+        "ನನ್ನ ಮೊಬೈಲ್ ಕಳ್ಳತನವಾಗಿದೆ",  # Kannada
+        "Kẹt xe ở Ngã Tư Sở",  # Vietnamese: Latin once folded
+        "phone stolen 😡",
+        "سرقوا هاتفي FIR please",  # a few words in a script it knows are enough
+    ],
+)
+def test_a_post_with_something_the_model_knows_is_classified_as_usual(committed: Classifier, text: str) -> None:
+    [result] = committed.classify([PostInput(id="r", text=text)])
+    assert result.confidence > 0.0
+
+
+def test_the_committed_model_reads_the_scripts_of_its_corpus_and_no_other() -> None:
+    legibility = Legibility.load(ARTIFACTS / "features.json")
+    assert legibility.scripts == {"LATIN", "DEVANAGARI", "KANNADA", "DIGIT"}
+    assert [script_of(c) for c in "aचಕ7ب中🙏."] == ["LATIN", "DEVANAGARI", "KANNADA", "DIGIT", "ARABIC", "CJK", None, None]
+
+
+def test_a_script_counts_as_learnt_only_with_enough_ngrams_and_a_known_word_counts_in_any_script() -> None:
+    legibility = Legibility.of(["ab", "bc", "cd", "سل"], ["ab", "سلام", "🙏", "ab cd"], min_ngrams=3)
+    assert legibility.scripts == {"LATIN"}
+    assert legibility.words == {"ab", "سلام"}  # emoji and bigrams are not words it reads
+    assert legibility.can_read("سلام!") and legibility.can_read("zz")
+    assert not legibility.can_read("سل 🙏 xuser xurl")
+
+
+def test_an_unreadable_post_is_an_emergency_only_when_a_phrase_says_so() -> None:
+    reads_nothing = toy_classifier(VipList(), Legibility(frozenset({"KANNADA"})))  # Latin is unreadable to it
+    sos, calm = reads_nothing.classify([PostInput(id="1", text="sos bleeding"), PostInput(id="2", text="hello")])
+    assert (sos.category, sos.confidence, sos.emergency) == (Category.OTHER, 0.0, True)
+    assert (calm.category, calm.confidence, calm.emergency) == (Category.OTHER, 0.0, False)
 
 
 def test_categories_confidence_and_station_by_layer(classifier: Classifier) -> None:
