@@ -1,14 +1,22 @@
 """The assignment rules: who gets a case, who is copied, and by when. Pure: data in, a decision out.
 
-In order: a misconduct accusation in a category no station acts on → the desk (never referred away or
-closed); ``civic_referral`` → no officer, a referral reply naming the authority; ``appreciation`` and
-``information_request`` → the social-media desk; ``other`` → the desk or closed, as configured; no
-known station → the desk's triage queue; ``officer_misconduct``, or any category with the misconduct
-flag → the head of the first unit *above* the accused station (never anyone in it, copies included);
-a non-emergency the classifier is unsure of (confidence below ``desk_below_confidence``) → the desk,
-since a wrong station is worse than a person looking; anything else → the officer on duty at the
-station (the least loaded when several are), falling back to the station's head, then the supervisor,
-then the desk. Emergencies copy the station's supervisor, VIP posts copy the DCP.
+Safety first, whatever the category: an **emergency** always reaches a person at once. With a known
+station it goes to the officer on duty there (the station's head, then its supervisor, when nobody is),
+with the supervisor copied; with no station, an unknown one or nobody at all to take it, it goes to the
+desk *and* the desk's officers are told at once, with the station's supervisor (else the desk's) copied.
+It is never referred away, closed or left silently in the desk's queue, and the misconduct rules still
+keep it from the accused station.
+
+Then, in order: a misconduct accusation in a category no station acts on → the desk (never referred away
+or closed); ``civic_referral`` → no officer, a referral reply naming the authority; ``appreciation`` and
+``information_request`` → the social-media desk; ``other`` → the desk or closed, as configured (an
+``other`` the classifier is unsure of, such as a post it cannot read, is never closed); no known station
+→ the desk's triage queue; ``officer_misconduct``, or any category with the misconduct flag → the head of
+the first unit *above* the accused station (never anyone in it, copies included); a non-emergency the
+classifier is unsure of (confidence below ``desk_below_confidence``) → the desk, since a wrong station is
+worse than a person looking; anything else → the officer on duty at the station (the least loaded when
+several are), falling back to the station's head, then the supervisor, then the desk. Emergencies copy the
+station's supervisor, VIP posts copy the DCP.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from models.taxonomy import Category
 from routing.people import Officer, Organisation
 
 Outcome = Literal["assigned", "desk", "referral", "closed"]
-Role = Literal["assignee", "supervisor_copy", "dcp_copy"]
+Role = Literal["assignee", "supervisor_copy", "dcp_copy", "desk"]  # desk: an officer of the desk told at once
 
 DEFAULT_AUTHORITIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("BWSSB", ("water supply", "drinking water", "sewage", "sewer", "manhole", "water leak", "pipeline", "bwssb")),
@@ -62,7 +70,7 @@ class CaseFacts:
 
     complaint_id: int
     category: str
-    station_id: str | None
+    station_id: str | None  # for an emergency in a category without a layer: the station of its place, if known
     is_emergency: bool = False
     is_vip: bool = False
     text: str = ""
@@ -103,13 +111,14 @@ class Decision:
     station_id: str | None = None
     assignee: Recipient | None = None
     copies: tuple[Recipient, ...] = ()
+    desk_officers: tuple[Recipient, ...] = ()  # told at once: an emergency the desk must place
     authority: str | None = None
     acknowledge_by: datetime | None = None
     act_by: datetime | None = None
 
     @property
     def recipients(self) -> tuple[Recipient, ...]:
-        return ((self.assignee,) if self.assignee else ()) + self.copies
+        return ((self.assignee,) if self.assignee else ()) + self.desk_officers + self.copies
 
 
 def decide(
@@ -119,16 +128,16 @@ def decide(
     category = facts.category
     is_misconduct = facts.is_misconduct or category == Category.OFFICER_MISCONDUCT
     if is_misconduct and category in _NO_STATION_CATEGORIES:
-        return Decision("desk", "misconduct_to_desk")
-    if category == Category.CIVIC_REFERRAL:
-        return Decision("referral", "civic_referral", authority=referral_authority(facts.text, policy))
-    if category in (Category.APPRECIATION, Category.INFORMATION_REQUEST):
-        return Decision("desk", f"{category}_to_desk")
-    if category == Category.OTHER:
-        return Decision(policy.other_outcome, f"other_{policy.other_outcome}")
+        return _to_desk(Decision("desk", "misconduct_to_desk"), facts, org, policy, now)
+    by_category = None if facts.is_emergency else _no_police_action(facts, policy)
+    if by_category is not None:  # never for an emergency: it goes to a station or, told at once, to the desk
+        return by_category
     station_id = facts.station_id
     if station_id is None or station_id not in org.stations:
-        return Decision("desk", "no_station" if station_id is None else "unknown_station", station_id)
+        rule = "no_station" if station_id is None else "unknown_station"
+        if facts.is_emergency:
+            rule = "emergency_to_desk" if station_id is None else "emergency_unknown_station_to_desk"
+        return _to_desk(Decision("desk", rule, station_id), facts, org, policy, now)
     if is_misconduct:
         chosen = _supervisor(org, station_id, excluding=station_id)
         rule = "misconduct_to_supervisor"
@@ -137,7 +146,9 @@ def decide(
     else:
         chosen, rule = _station_officer(org, station_id, now, load)
     if chosen is None:
-        return _timed(Decision("desk", rule, station_id), facts, policy, now)
+        if facts.is_emergency:
+            rule = "emergency_misconduct_to_desk" if is_misconduct else "emergency_nobody_available_to_desk"
+        return _timed(_to_desk(Decision("desk", rule, station_id), facts, org, policy, now), facts, policy, now)
     assignee = Recipient(chosen.id, chosen.unit_id, "assignee")
     copies: list[Recipient] = []
     if facts.is_emergency and not is_misconduct:
@@ -153,6 +164,42 @@ def decide(
         unique = [c for c in unique if c.unit_id != station_id]
     decision = Decision("assigned", rule, station_id, assignee, tuple(unique))
     return _timed(decision, facts, policy, now)
+
+
+def _no_police_action(facts: CaseFacts, policy: Policy) -> Decision | None:
+    """The outcome of a category no station acts on (a referral, the desk, closed), None for the others."""
+    category = facts.category
+    if category == Category.CIVIC_REFERRAL:
+        return Decision("referral", "civic_referral", authority=referral_authority(facts.text, policy))
+    if category in (Category.APPRECIATION, Category.INFORMATION_REQUEST):
+        return Decision("desk", f"{category}_to_desk")
+    if category == Category.OTHER:
+        if policy.other_outcome == "closed" and facts.confidence < policy.desk_below_confidence:
+            return Decision("desk", "low_confidence_desk")  # unsure, or a post it cannot read: a person looks
+        return Decision(policy.other_outcome, f"other_{policy.other_outcome}")
+    return None
+
+
+def _to_desk(decision: Decision, facts: CaseFacts, org: Organisation, policy: Policy, now: datetime) -> Decision:
+    """A desk decision as it is, unless the case is an emergency: then the desk's officers are told at once,
+    the supervisor of the station (else of the desk) is copied, nobody in an accused station is either, and
+    the emergency deadlines run."""
+    if not facts.is_emergency:
+        return decision
+    is_misconduct = facts.is_misconduct or facts.category == Category.OFFICER_MISCONDUCT
+    accused = {facts.station_id, decision.station_id} - {None} if is_misconduct else set()
+    supervisor = None
+    if decision.station_id is not None and decision.station_id in org.stations:
+        supervisor = _supervisor(org, decision.station_id, excluding=decision.station_id)
+    if supervisor is None:
+        supervisor = _supervisor(org, org.desk_unit, excluding=org.desk_unit)
+    desk = tuple(Recipient(o.id, o.unit_id, "desk") for o in org.desk_officers() if o.unit_id not in accused)
+    copies = tuple(
+        Recipient(s.id, s.unit_id, "supervisor_copy")
+        for s in (supervisor,)
+        if s is not None and s.unit_id not in accused and s.id not in {d.officer_id for d in desk}
+    )
+    return _timed(replace(decision, desk_officers=desk, copies=copies), facts, policy, now)
 
 
 def _station_officer(

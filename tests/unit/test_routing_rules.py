@@ -247,3 +247,97 @@ def test_the_confidence_line_is_the_deployments() -> None:
     assert (strict.outcome, strict.rule, strict.station_id) == ("desk", "low_confidence_desk", "l1")
     never = decide(facts("theft", confidence=0.01), ORG, MONDAY_NOON, {}, Policy(desk_below_confidence=0.0))
     assert never.outcome == "assigned"
+
+
+# ---- safety rules no category overrides: an emergency reaches a person at once ---------------------------
+
+NO_POLICE_ACTION = ["civic_referral", "other", "appreciation", "information_request"]
+SUPERVISOR_OF = {"l1": "ACP1", "l3": "ACP2", "ts": "TACP", None: "CP", "blr-nowhere": "CP"}  # CP heads the desk's office
+POLICIES = [Policy(), Policy(other_outcome="closed")]
+
+
+@pytest.mark.parametrize("category", [*NO_POLICE_ACTION, "theft"])
+@pytest.mark.parametrize("station", ["l1", "l3", "ts", None, "blr-nowhere"])
+@pytest.mark.parametrize("confidence", [0.99, 0.0])
+@pytest.mark.parametrize("policy", POLICIES, ids=["other_to_desk", "other_closed"])
+def test_an_emergency_of_any_category_reaches_a_person_at_once_with_the_supervisor_copied(
+    category: str, station: str | None, confidence: float, policy: Policy
+) -> None:
+    """Stray dogs attacking children filed as a referral, a fire at night filed as ``other``, "thank you,
+    and there is a man with a knife outside": the officer on duty at the station where a station is known,
+    else every officer of the desk, told at once, with the supervisor copied; never referred, closed or left
+    silently in the desk's queue, at every hour."""
+    for hour in range(0, 24, 3):
+        now = ist(23, hour)
+        case = facts(category, station, is_emergency=True, confidence=confidence, text="garbage and a knife attack")
+        decision = decide(case, ORG, now, {}, policy)
+
+        if station is not None and station in ORG.stations:
+            assert (decision.outcome, decision.station_id) == ("assigned", station)
+            assert decision.assignee is not None and decision.assignee.officer_id in ORG.on_duty(station, now)
+            assert decision.desk_officers == ()
+        else:
+            assert (decision.outcome, decision.assignee) == ("desk", None)
+            assert decision.rule == ("emergency_to_desk" if station is None else "emergency_unknown_station_to_desk")
+            assert [(r.officer_id, r.role) for r in decision.desk_officers] == [("DESK1", "desk")]
+        assert [(r.officer_id, r.role) for r in decision.copies] == [(SUPERVISOR_OF[station], "supervisor_copy")]
+        assert decision.authority is None
+        assert decision.acknowledge_by == now + timedelta(minutes=10)
+
+
+@pytest.mark.parametrize("category", [*NO_POLICE_ACTION, "theft", "officer_misconduct"])
+@pytest.mark.parametrize("station", ["l1", "l3", "ts", None])
+@pytest.mark.parametrize("policy", POLICIES, ids=["other_to_desk", "other_closed"])
+def test_an_emergency_accusing_the_police_reaches_a_person_and_never_the_accused_station(
+    category: str, station: str | None, policy: Policy
+) -> None:
+    for hour in range(0, 24, 3):
+        case = facts(category, station, is_emergency=True, is_misconduct=True, is_vip=True)
+        decision = decide(case, ORG, ist(23, hour), {}, policy)
+
+        assert decision.outcome in ("assigned", "desk") and decision.authority is None
+        assert decision.assignee is not None or decision.desk_officers, "somebody is told at once"
+        assert station not in {r.unit_id for r in decision.recipients}
+        if category in NO_POLICE_ACTION or station is None:  # where it happened is not known: a person decides
+            assert decision.rule in ("misconduct_to_desk", "emergency_to_desk")
+            assert [r.officer_id for r in decision.desk_officers] == ["DESK1"]
+            assert [r.officer_id for r in decision.copies] == ["CP"]
+        else:
+            assert decision.rule == "misconduct_to_supervisor"
+            assert decision.assignee is not None and decision.assignee.officer_id == SUPERVISOR_OF[station]
+
+
+def test_an_emergency_nobody_at_its_station_can_take_goes_to_the_desk_told_at_once() -> None:
+    people = [o for o in ORG.officers.values() if o.unit_id != "l2"]
+    decision = decide(facts("violence", "l2", is_emergency=True), make_org(officers=people), MONDAY_NOON, {})
+    assert (decision.outcome, decision.rule, decision.station_id) == ("assigned", "nobody_at_station_supervisor", "l2")
+    alone = [o for o in people if o.unit_id not in ("a1", "d")]  # nobody above the station but the commissioner
+    decision = decide(facts("violence", "l2", is_emergency=True), make_org(officers=alone), MONDAY_NOON, {})
+    assert (decision.outcome, decision.rule) == ("assigned", "nobody_at_station_supervisor")  # the commissioner
+    nobody = [o for o in alone if o.unit_id != "cp"]
+    decision = decide(facts("violence", "l2", is_emergency=True), make_org(officers=nobody), MONDAY_NOON, {})
+    assert (decision.outcome, decision.rule) == ("desk", "emergency_nobody_available_to_desk")
+    assert [r.officer_id for r in decision.desk_officers] == ["DESK1"] and decision.copies == ()
+    assert decision.acknowledge_by == MONDAY_NOON + timedelta(minutes=10)
+
+
+def test_a_desk_without_officers_still_copies_the_supervisor() -> None:
+    people = [o for o in ORG.officers.values() if o.unit_id != "desk"]
+    decision = decide(facts("civic_referral", None, is_emergency=True), make_org(officers=people), MONDAY_NOON, {})
+    assert (decision.outcome, decision.desk_officers) == ("desk", ())
+    assert [r.officer_id for r in decision.recipients] == ["CP"]
+
+
+@pytest.mark.parametrize("category", NO_POLICE_ACTION)
+def test_a_desk_outcome_that_is_no_emergency_tells_nobody(category: str) -> None:
+    for case in (facts(category, None), facts(category, "l1", confidence=0.0)):
+        decision = decide(case, ORG, MONDAY_NOON, {})
+        assert decision.recipients == () and decision.outcome in ("desk", "referral")
+
+
+def test_an_unsure_other_such_as_a_post_the_classifier_cannot_read_is_never_closed() -> None:
+    closing = Policy(other_outcome="closed")
+    decision = decide(facts("other", None, confidence=0.0), ORG, MONDAY_NOON, {}, closing)
+    assert (decision.outcome, decision.rule, decision.recipients) == ("desk", "low_confidence_desk", ())
+    assert decide(facts("other", None, confidence=0.9), ORG, MONDAY_NOON, {}, closing).outcome == "closed"
+    assert decide(facts("other", None, confidence=0.0), ORG, MONDAY_NOON, {}).rule == "other_desk"
