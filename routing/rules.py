@@ -147,7 +147,7 @@ def decide(
         chosen, rule = _station_officer(org, station_id, now, load)
     if chosen is None:
         if facts.is_emergency:
-            rule = "emergency_misconduct_to_desk" if is_misconduct else "emergency_nobody_available_to_desk"
+            rule = "emergency_misconduct_to_desk" if is_misconduct else "emergency_nobody_to_desk"
         return _timed(_to_desk(Decision("desk", rule, station_id), facts, org, policy, now), facts, policy, now)
     assignee = Recipient(chosen.id, chosen.unit_id, "assignee")
     copies: list[Recipient] = []

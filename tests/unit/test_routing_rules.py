@@ -316,7 +316,7 @@ def test_an_emergency_nobody_at_its_station_can_take_goes_to_the_desk_told_at_on
     assert (decision.outcome, decision.rule) == ("assigned", "nobody_at_station_supervisor")  # the commissioner
     nobody = [o for o in alone if o.unit_id != "cp"]
     decision = decide(facts("violence", "l2", is_emergency=True), make_org(officers=nobody), MONDAY_NOON, {})
-    assert (decision.outcome, decision.rule) == ("desk", "emergency_nobody_available_to_desk")
+    assert (decision.outcome, decision.rule) == ("desk", "emergency_nobody_to_desk")
     assert [r.officer_id for r in decision.desk_officers] == ["DESK1"] and decision.copies == ()
     assert decision.acknowledge_by == MONDAY_NOON + timedelta(minutes=10)
 
