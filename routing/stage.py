@@ -4,13 +4,14 @@ Complaints with status ``new`` are claimed with ``FOR UPDATE SKIP LOCKED`` (emer
 by :func:`routing.rules.decide`, and written in one transaction per batch: the docket, the assignment
 rows, the outbox messages (one per recipient and channel) and an audit event naming the rule. Open
 cases of officers no longer active move to whoever the rules pick now. The desk's queue is read on the
-dashboard: sending a case to the desk notifies nobody.
+dashboard: sending a case to the desk notifies nobody, except an emergency, whose messages go at once to
+every officer of the desk (and its supervisor's copy) as they would to an assignee.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,7 @@ from models.mentions import audit
 from models.outbox import EMERGENCY_PRIORITY, Intent, enqueue, is_digestible, window_end
 from models.routing import Assignment, next_dockets, open_assignments_of, open_load
 from models.tables import Complaint, Mention
+from models.taxonomy import Category, layer_for
 from routing.cameras import Camera, cameras_near
 from routing.messages import CameraLine, CaseSummary, assignment_message
 from routing.people import Organisation
@@ -31,6 +33,10 @@ from routing.rules import CaseFacts, Decision, Policy, Recipient, decide
 
 logger = logging.getLogger(__name__)
 COUNT_FOR = {"assigned": "assigned", "desk": "to_desk", "referral": "referred", "closed": "closed"}
+_NO_LAYER = frozenset(c.value for c in Category if layer_for(c) is None)  # civic_referral, appreciation, ...
+
+PlaceStation = Callable[[float, float], str | None]
+"""(lat, lon) → the law-and-order station whose area holds the point, or None."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,7 @@ class RoutingContext:
     camera_radius_m: float = 300.0
     max_cameras: int = 5
     batch_size: int = 200
+    place_station: PlaceStation | None = None  # for an emergency in a category no station acts on; None: the desk
 
     def case_url(self, docket: str) -> str:
         return f"{self.dashboard_base_url.rstrip('/')}/cases/{docket}"
@@ -74,7 +81,8 @@ class RouteStage:
                 )
                 intents: list[Intent] = []
                 for complaint in batch:
-                    decision = decide(_facts(complaint, posts), self._ctx.org, now, load, self._ctx.policy)
+                    facts = _facts(complaint, posts, self._ctx.place_station)
+                    decision = decide(facts, self._ctx.org, now, load, self._ctx.policy)
                     docket = complaint.docket or next(fresh)
                     intents += self._apply(session, complaint, docket, decision, posts, now)
                     if decision.assignee is not None:
@@ -110,13 +118,7 @@ class RouteStage:
                 **fields,
             )
 
-        if decision.outcome == "assigned":
-            for r in decision.recipients:
-                rank = self._ctx.org.officers[r.officer_id].rank
-                session.add(row(officer_id=r.officer_id, rank=rank, unit_id=r.unit_id, role=r.role))
-            summary = self._summary(complaint, docket, decision, posts.get(complaint_id))
-            intents = [i for r in decision.recipients for i in self._intents(complaint, summary, r, "assign", now)]
-        else:
+        if decision.outcome != "assigned":
             is_closed = decision.outcome == "closed"
             session.add(
                 row(
@@ -127,6 +129,13 @@ class RouteStage:
                     ended_at=now if is_closed else None,
                 )
             )
+        # the assignee and the copies hold rows; the desk's officers told of an emergency share the desk's row
+        for r in (*([decision.assignee] if decision.assignee else []), *decision.copies):
+            rank = self._ctx.org.officers[r.officer_id].rank
+            session.add(row(officer_id=r.officer_id, rank=rank, unit_id=r.unit_id, role=r.role))
+        if decision.recipients:
+            summary = self._summary(complaint, docket, decision, posts.get(complaint_id))
+            intents = [i for r in decision.recipients for i in self._intents(complaint, summary, r, "assign", now)]
         audit(
             session,
             "complaint.routed",
@@ -139,6 +148,7 @@ class RouteStage:
             station=decision.station_id,
             officer=decision.assignee.officer_id if decision.assignee else None,
             copies=[c.officer_id for c in decision.copies],
+            desk_officers=[d.officer_id for d in decision.desk_officers],
             authority=decision.authority,
         )
         return intents
@@ -179,6 +189,8 @@ class RouteStage:
             summary, role=role, officer_name=f"{officer.rank} {officer.name}", tz=self._ctx.org.tz
         )
         kind = purpose if purpose == "reassign" or r.role == "assignee" else "copy"
+        if r.role == "desk" and purpose != "reassign":
+            kind = "desk"  # an officer of the desk told of an emergency: never a digest, and apart from copies
         priority = EMERGENCY_PRIORITY if complaint.is_emergency else 1 if complaint.is_vip else 0
         due_at = None
         if is_digestible(purpose=kind, priority=priority, every_min=officer.digest_every_min):
@@ -216,7 +228,7 @@ class RouteStage:
                     continue  # a departed officer's copy just ends
                 # the case was placed already (by the rules or by the desk): unsure or not, it stays in its
                 # station rather than going back to the desk because its officer left
-                placed = replace(_facts(complaint, posts), confidence=1.0)
+                placed = replace(_facts(complaint, posts, self._ctx.place_station), confidence=1.0)
                 decision = decide(placed, self._ctx.org, now, load, self._ctx.policy)
                 new = decision.assignee
                 session.add(
@@ -237,6 +249,10 @@ class RouteStage:
                 if new is None:
                     complaint.status = "desk"
                     session.add(complaint)
+                    if decision.desk_officers:  # an emergency nobody else can take: the desk is told at once
+                        summary = self._summary(complaint, old.docket, decision, posts.get(old.complaint_id))
+                        for r in decision.desk_officers:
+                            enqueue(session, self._intents(complaint, summary, r, "reassign", now), now=now)
                 else:
                     load[new.officer_id] = load.get(new.officer_id, 0) + 1
                     summary = self._summary(complaint, old.docket, decision, posts.get(old.complaint_id))
@@ -282,16 +298,36 @@ def _first_posts(session: Session, complaint_ids: Sequence[int]) -> dict[int, Me
     return posts
 
 
-def _facts(complaint: Complaint, posts: Mapping[int, Mention]) -> CaseFacts:
+def _facts(complaint: Complaint, posts: Mapping[int, Mention], place_station: PlaceStation | None) -> CaseFacts:
     assert complaint.id is not None
     post = posts.get(complaint.id)
+    station_id = complaint.station_id
+    if station_id is None and complaint.is_emergency and complaint.category in _NO_LAYER and place_station:
+        station_id = _station_of_place(complaint, post, place_station)
     return CaseFacts(
         complaint.id,
         complaint.category,
-        complaint.station_id,
+        station_id,
         complaint.is_emergency,
         complaint.is_vip,
         post.text if post is not None else "",
         is_misconduct=complaint.is_misconduct,
         confidence=complaint.confidence,
     )
+
+
+def _station_of_place(complaint: Complaint, post: Mention | None, place_station: PlaceStation) -> str | None:
+    """The law-and-order station of the post's own coordinates, else of the place its text names; None when
+    neither is known or the lookup fails (the case then goes to the desk, whose officers are told at once)."""
+    points = [(post.lat, post.lon)] if post is not None else []
+    for lat, lon in [*points, (complaint.place_lat, complaint.place_lon)]:
+        if lat is None or lon is None:
+            continue
+        try:
+            station = place_station(lat, lon)
+        except Exception:  # a bad point affects only its own case (DESIGN invariant 6)
+            logger.exception("station lookup failed for complaint %s", complaint.id)
+            return None
+        if station is not None:
+            return station
+    return None
