@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ from assembly.database import check_database, open_database
 from assembly.errors import StartupError
 from assembly.settings import Settings
 from models.stage import Clock, Stage, utc_now
+from models.taxonomy import Layer
 from monitor.loop import make_platform
 from monitor.platform import Platform
 from routing.cameras import Camera, read_cameras
@@ -107,12 +109,16 @@ def build(settings: Settings, environ: Mapping[str, str], *, start: bool = True,
         cameras,
         classifier,
         platforms,
-        make_stages(settings, classifier, organisation, cameras),
+        make_stages(settings, classifier, organisation, cameras, jurisdictions),
     )
 
 
 def make_stages(
-    settings: Settings, classifier: Classifier, organisation: Organisation, cameras: tuple[Camera, ...]
+    settings: Settings,
+    classifier: Classifier,
+    organisation: Organisation,
+    cameras: tuple[Camera, ...],
+    jurisdictions: Jurisdictions,
 ) -> tuple[Stage, ...]:
     """classify → route → notify, each given only what it needs."""
     from classifiers.pipeline import PostInput
@@ -130,6 +136,8 @@ def make_stages(
         r.camera_radius_m,
         r.max_cameras,
         r.batch_size,
+        # an emergency filed under a category no station acts on goes to the station of its place
+        place_station=partial(jurisdictions.station_at, layer=Layer.LAW_ORDER),
     )
     logger.info(
         "routing: %d officers, %d cameras, desk %s", len(organisation.officers), len(cameras), organisation.desk_unit

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 MAX_POST_CHARS = 1000
 ROLE_LINES = {
     "assignee": "You are assigned this case.",
-    "supervisor_copy": "Emergency: copied to you as the station's supervisor.",
+    "supervisor_copy": "Emergency: copied to you as the supervisor.",
+    "desk": "EMERGENCY at the desk: no station on duty could take it. Please act on it now.",
     "dcp_copy": "VIP post: copied to you as DCP.",
     "reassign": "Reassigned to you: the previous officer is no longer active.",
 }
