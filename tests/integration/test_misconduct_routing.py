@@ -50,7 +50,8 @@ class Deployment:
 def deployment() -> Iterator[Deployment]:
     settings = load_settings(ROOT / "config.toml", {}, need_platform_secrets=False)
     jurisdictions, organisation, cameras = load_city(settings, {})
-    classify, route, _notify = make_stages(settings, load_classifier(settings, jurisdictions), organisation, cameras)
+    classifier = load_classifier(settings, jurisdictions)
+    classify, route, _notify = make_stages(settings, classifier, organisation, cameras, jurisdictions)
     yield Deployment(organisation, classify, route)
 
 
