@@ -44,6 +44,8 @@ class Assignment(SQLModel, table=True):
     acknowledge_by: datetime | None = Field(default=None, sa_type=UTCDateTime)
     act_by: datetime | None = Field(default=None, sa_type=UTCDateTime)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # by this holder
+    acted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # action reported by this holder
     authority: str | None = Field(default=None, max_length=64)  # a referral's civic authority
 
 

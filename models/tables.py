@@ -63,9 +63,16 @@ class Complaint(SQLModel, table=True):
     place_lat: float | None = None
     place_lon: float | None = None
     station_id: str | None = Field(default=None, max_length=64, index=True)
-    status: str = Field(default="new", max_length=24, index=True)
+    status: str = Field(default="new", max_length=24, index=True)  # see models.lifecycle
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    action_taken_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    action_note: str | None = Field(default=None, sa_type=sa.Text)  # as the officer wrote it (masked when posted)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reopen_count: int = 0
+    merged_into_id: int | None = None  # the case this one was merged into (no FK: SQLite cannot add one in place)
+    rejected_reason: str | None = Field(default=None, max_length=300)
 
 
 class Mention(SQLModel, table=True):
@@ -95,6 +102,9 @@ class Mention(SQLModel, table=True):
     stored_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     complaint_id: int | None = Field(default=None, foreign_key="complaint.id", index=True)
     classified_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    post_category: str | None = Field(default=None, max_length=32)  # this post's own category
+    joined_as: str | None = Field(default=None, max_length=16)  # first / followup / incident / merged
+    handled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # follow-up tracker done with it
 
 
 class AuditEvent(SQLModel, table=True):

@@ -132,6 +132,10 @@ class Organisation:
             if i in self.officers and self.officers[i].is_active and self.officers[i].unit_id == unit_id
         ]
 
+    def is_rostered(self, officer_id: str) -> bool:
+        """True when the officer has shifts (False: reachable at any hour, as a head or an office is)."""
+        return self.roster.is_rostered(officer_id)
+
     def desk_officers(self) -> list[Officer]:
         return self.members(self.desk_unit)
 

@@ -64,10 +64,15 @@ class Roster:
         for shift in shifts:
             by_station[shift.station_id].append(shift)
         self._by_station = dict(by_station)
+        self._rostered = frozenset(s.officer_id for group in self._by_station.values() for s in group)
 
     @property
     def station_ids(self) -> frozenset[str]:
         return frozenset(self._by_station)
+
+    def is_rostered(self, officer_id: str) -> bool:
+        """True when the officer has at least one shift anywhere."""
+        return officer_id in self._rostered
 
     def shifts(self, station_id: str) -> Sequence[Shift]:
         return self._by_station.get(station_id, ())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
+import models.followup  # noqa: F401  (registers the follow-up tables)
 import models.routing  # noqa: F401  (registers the routing tables)
 import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from models.db import make_engine

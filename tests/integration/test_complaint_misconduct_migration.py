@@ -11,6 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
+import models.followup  # noqa: F401  (registers the follow-up tables)
 import models.routing  # noqa: F401  (registers the routing tables)
 from models.cases import list_cases
 from models.db import alembic_config, migrate, session_scope
