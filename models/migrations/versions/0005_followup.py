@@ -93,6 +93,8 @@ def upgrade() -> None:
     op.add_column("mention", sa.Column("post_category", _STR(length=32), nullable=True))
     op.add_column("mention", sa.Column("joined_as", _STR(length=16), nullable=True))
     op.add_column("mention", sa.Column("handled_at", _UTC, nullable=True))
+    # posts filed before the tracker existed are done with: upgrading never replies to old cases
+    op.execute("UPDATE mention SET handled_at = classified_at WHERE classified_at IS NOT NULL")
 
 
 def downgrade() -> None:
