@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from assembly.errors import StartupError
+from assembly.followup_settings import FollowupSettings, Parser, _Followup, followup_checks, followup_settings
 from models.secret import Secret
 from monitor.settings import Account, FacebookPage, PollingSettings, XAccount
 from notify.settings import REDIRECT_PLACEHOLDERS, NotifySettings
@@ -32,6 +33,7 @@ PEOPLE_FILES = ("officers.csv", "offices.csv", "supervisors.csv")  # rosters.csv
 CITY_FILES = ("stations.csv", "places.csv")
 DATABASE_KINDS = ("sqlite", "postgresql+psycopg", "postgresql")
 _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+FOLLOWUP_PARSERS: dict[str, Parser] = {}  # the [followup] sub-tables each stage reads with its own from_mapping
 
 
 class SettingsError(StartupError):
@@ -159,6 +161,7 @@ class _Document(_Table):
     vip: _Vip = _Vip()
     routing: _Routing = _Routing()
     notify: _Notify = _Notify()
+    followup: _Followup = _Followup()
 
 
 # ---- what the stages get --------------------------------------------------------------------------------
@@ -194,6 +197,7 @@ class Settings:
     accounts: tuple[Account, ...]
     routing: RoutingSettings
     notify: NotifySettings
+    followup: FollowupSettings
     vip_handles: frozenset[str] = frozenset()
     vip_page_ids: frozenset[str] = frozenset()
     has_platform_secrets: bool = True  # False: loaded for a command that never calls a platform
@@ -254,7 +258,7 @@ def parse_settings(
         authorities = tuple((n, tuple(k.lower() for k in ks)) for n, ks in r.referral_authorities.items())
     policy = Policy(
         r.other_outcome,
-        Deadlines(**r.deadlines.model_dump()),
+        Deadlines(**r.deadlines.model_dump()).policy(),
         authorities,
         r.referral_default,
         desk_below_confidence=r.desk_below_confidence,
@@ -273,6 +277,7 @@ def parse_settings(
             data_dir / (r.people_dir or d.city), r.desk_office, policy, r.camera_radius_m, r.max_cameras, r.batch_size
         ),
         notify=NotifySettings(**{**doc.notify.model_dump(), "redirect_url": _redirect(doc.notify.redirect_url, environ)}),
+        followup=followup_settings(doc.followup, data_dir=data_dir, deployment_name=d.name),
         vip_handles=frozenset(h.lstrip("@").lower() for h in doc.vip.handles),
         vip_page_ids=frozenset(doc.vip.page_ids),
         has_platform_secrets=need_platform_secrets,
@@ -315,6 +320,8 @@ def _checks(document: Mapping[str, Any], environ: Mapping[str, str], base_dir: P
     unknown = sorted(set(_PLACEHOLDER.findall(redirect or "")) - REDIRECT_PLACEHOLDERS)
     if unknown:
         problems.append(f"notify.redirect_url: unknown placeholder(s) {', '.join(unknown)} (only {{officer}} is filled in)")
+    data_dir_path = base_dir / data_dir_name if isinstance(data_dir_name, str) and data_dir_name else None
+    problems += followup_checks(document, FOLLOWUP_PARSERS, data_dir_path)
     return problems + _account_checks(document.get("accounts"), environ, need_secrets=need_secrets)
 
 
