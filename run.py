@@ -1,4 +1,4 @@
-"""The command line: demo, bot, classify, train, eval, cases, check-config.
+"""The command line: demo, bot, classify, train, eval, cases, case, check-config.
 
 Logging is configured here and only here. tweepy logs request headers (the bearer token) at DEBUG,
 so its logger is never allowed below INFO. Every start-up problem (config, data, database) is one
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from assembly.case_cli import case_app
 from assembly.errors import StartupError
 from assembly.settings import Settings, load_settings
 from models.db import safe_url
@@ -32,6 +33,7 @@ ROOT = Path(__file__).resolve().parent
 DEFAULT_CONFIG = ROOT / "config.toml"
 logger = logging.getLogger("run")
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+app.add_typer(case_app, name="case", help="act on one case: ack, act, close, reopen, reassign, merge, reject")
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="the deployment's TOML file")]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="log at DEBUG (never the platform clients)")]
@@ -102,15 +104,14 @@ def bot(config: ConfigOption = DEFAULT_CONFIG, verbose: VerboseOption = False) -
     """Run the bot unattended against the configured accounts until SIGTERM or Ctrl-C."""
     configure_logging(verbose)
     from assembly.build import build
-    from monitor.loop import Bot, register_accounts
+    from monitor.loop import Bot
 
     with startup(verbose):
         settings = _settings(config)
         assembly = build(settings, os.environ)
     assert assembly.engine is not None  # built to start
     stop = _stop_on_signals()
-    accounts = register_accounts(assembly.engine, assembly.platforms)
-    Bot(assembly.engine, accounts, assembly.stages, settings.polling).run_forever(stop)
+    Bot(assembly.engine, assembly.accounts, assembly.stages, settings.polling).run_forever(stop)
 
 
 @app.command()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from models.followup import Reply
 from models.routing import assignments_for, notifications_for
-from models.tables import Complaint, Mention
+from models.tables import AuditEvent, Complaint, Mention
 
 
 def list_cases(session: Session, *, status: str | None = None, station: str | None = None) -> list[dict[str, Any]]:
@@ -34,10 +36,14 @@ def list_cases(session: Session, *, status: str | None = None, station: str | No
                     "text": m.text,
                     "created_at": m.created_at.isoformat(),
                     "permalink": m.permalink,
+                    "joined_as": m.joined_as,
                 }
             )
-    assignments = assignments_for(session, [i for i in ids if i is not None])
-    notified = notifications_for(session, [i for i in ids if i is not None])
+    known = [i for i in ids if i is not None]
+    assignments = assignments_for(session, known)
+    notified = notifications_for(session, known)
+    replies = replies_for(session, known)
+    timelines = timelines_for(session, known)
     return [
         {
             "id": c.id,
@@ -51,6 +57,11 @@ def list_cases(session: Session, *, status: str | None = None, station: str | No
             "station": c.station_id,
             "status": c.status,
             "created_at": c.created_at.isoformat(),
+            "acknowledged_at": _iso(c.acknowledged_at),
+            "action_taken_at": _iso(c.action_taken_at),
+            "action_note": c.action_note,
+            "closed_at": _iso(c.closed_at),
+            "reopen_count": c.reopen_count,
             "assignments": [
                 {
                     "officer_id": a.officer_id,
@@ -66,6 +77,53 @@ def list_cases(session: Session, *, status: str | None = None, station: str | No
             ],
             "notifications": notified.get(c.id or -1, {}),
             "posts": posts.get(c.id or -1, []),
+            "replies": replies.get(c.id or -1, []),
+            "timeline": timelines.get(c.id or -1, []),
         }
         for c in complaints
     ]
+
+
+def replies_for(session: Session, complaint_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each case's replies to citizens, oldest first: kind, platform, thread, the platform's id, status, text."""
+    found: dict[int, list[dict[str, Any]]] = {}
+    if complaint_ids:
+        rows = session.exec(
+            select(Reply).where(col(Reply.complaint_id).in_(complaint_ids)).order_by(col(Reply.id))
+        ).all()
+        for r in rows:
+            found.setdefault(r.complaint_id, []).append(
+                {
+                    "kind": r.kind,
+                    "platform": r.platform,
+                    "in_reply_to": r.in_reply_to,
+                    "external_id": r.external_id,
+                    "status": r.status,
+                    "language": r.language,
+                    "text": r.text,
+                    "is_private": r.is_private,
+                    "posted_at": _iso(r.posted_at),
+                    "last_error": r.last_error,
+                }
+            )
+    return found
+
+
+def timelines_for(session: Session, complaint_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each case's audit trail, oldest first: what happened, when, by whom, with its details."""
+    found: dict[int, list[dict[str, Any]]] = {}
+    if complaint_ids:
+        rows = session.exec(
+            select(AuditEvent)
+            .where(AuditEvent.entity == "complaint", col(AuditEvent.entity_id).in_([str(i) for i in complaint_ids]))
+            .order_by(col(AuditEvent.at), col(AuditEvent.id))
+        ).all()
+        for e in rows:
+            found.setdefault(int(e.entity_id), []).append(
+                {"at": e.at.isoformat(), "kind": e.kind, "actor": e.actor, "detail": e.detail}
+            )
+    return found
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None

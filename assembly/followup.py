@@ -1,0 +1,104 @@
+"""Putting the follow-up tracker together: the reply composer, the officer actions and the tracker's stages.
+
+``build`` calls :func:`make_followup` with what it already loaded (the organisation, the platforms with
+their account rows); ``run.py case ...`` calls :func:`open_case_actions`, which loads only what the
+actions need (settings, people, the templates, the database), never the classifier.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from assembly.database import open_database
+from assembly.errors import StartupError
+from assembly.settings import Settings, load_settings
+from models.stage import Stage
+from monitor.followup.actions import CaseActions
+from monitor.followup.compose import ReplyComposer, ReplyOptions
+from monitor.followup.people import People
+from monitor.followup.stage import FollowupStage
+from monitor.platform import Platform
+
+
+@dataclass(frozen=True)
+class Followup:
+    composer: ReplyComposer
+    actions: CaseActions | None  # None without a database (check-config)
+    stages: tuple[Stage, ...]
+
+
+def make_composer(settings: Settings) -> ReplyComposer:
+    """The templates and the masking rules, checked; StartupError listing every problem."""
+    from monitor.followup.masking import MaskingPolicy, mask
+    from monitor.followup.templates import ReplyTemplates, TemplateError, language_for
+
+    f = settings.followup
+    try:
+        templates = ReplyTemplates.load(f.templates_path)
+    except TemplateError as exc:
+        raise StartupError(f"reply templates {f.templates_path}", exc.problems) from exc
+    except OSError as exc:
+        raise StartupError("reply templates", [f"cannot read {f.templates_path}: {exc.strerror}"]) from exc
+    try:
+        policy = MaskingPolicy.from_mapping(f.masking)
+    except ValueError as exc:
+        raise StartupError("config", [f"followup.masking: {exc}"]) from exc
+
+    def masked(kind: str, text: str) -> str:
+        return mask(text, policy.for_kind(kind))
+
+    def language(text: str, lang: str | None) -> str:
+        return language_for(text, lang, hinglish=f.hinglish_replies, kanglish=f.kanglish_replies)
+
+    options = ReplyOptions(
+        force=f.force_name,
+        emergency_number=f.emergency_number,
+        referral_contacts=f.referral_contacts,
+        facebook_private_kinds=frozenset(f.replies.facebook_private),
+    )
+    return ReplyComposer(templates, masked, language, options)
+
+
+def make_case_actions(settings: Settings, engine: Engine, people: People, composer: ReplyComposer) -> CaseActions:
+    return CaseActions(
+        engine,
+        people,
+        composer,
+        dashboard_base_url=settings.notify.dashboard_base_url,
+        reopen_window=timedelta(days=settings.followup.reopen_window_days),
+    )
+
+
+def make_followup(
+    settings: Settings, engine: Engine | None, people: People, platforms: Mapping[int, Platform]
+) -> Followup:
+    """The tracker's parts: follow-ups and first replies, then replies posted, then deadlines watched."""
+    composer = make_composer(settings)
+    if engine is None:
+        return Followup(composer, None, ())
+    actions = make_case_actions(settings, engine, people, composer)
+    stages: tuple[Stage, ...] = (FollowupStage(people, composer, actions),)
+    return Followup(composer, actions, stages)
+
+
+@contextmanager
+def open_case_actions(
+    config: Path, environ: Mapping[str, str], *, database_url: str | None = None
+) -> Iterator[CaseActions]:
+    """The officer actions on the deployment's database (or ``database_url``), for ``run.py case``."""
+    from assembly.build import load_city
+
+    settings = load_settings(config, environ, need_platform_secrets=False)
+    _, organisation, _ = load_city(settings, environ)
+    composer = make_composer(settings)
+    engine = open_database(database_url or settings.database_url)
+    try:
+        yield make_case_actions(settings, engine, organisation, composer)
+    finally:
+        engine.dispose()
