@@ -35,8 +35,9 @@ class Followup:
 
 def make_composer(settings: Settings) -> ReplyComposer:
     """The templates and the masking rules, checked; StartupError listing every problem."""
-    from monitor.followup.masking import MaskingPolicy, mask
     from monitor.followup.templates import ReplyTemplates, TemplateError, language_for
+
+    from monitor.followup.masking import MaskingPolicy, mask
 
     f = settings.followup
     try:
