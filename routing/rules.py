@@ -24,9 +24,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal
 
+from models.deadlines import DeadlinePolicy, Duration, Window
 from models.taxonomy import Category
 from routing.people import Officer, Organisation
 
@@ -80,6 +81,9 @@ class CaseFacts:
 
 @dataclass(frozen=True)
 class Deadlines:
+    """Deadlines in minutes per priority (config ``[routing.deadlines]``); :meth:`policy` is what routing
+    reads. A :class:`DeadlinePolicy` adds working days and per-category deadlines."""
+
     acknowledge_min: int = 120
     action_min: int = 24 * 60
     emergency_acknowledge_min: int = 10
@@ -87,11 +91,18 @@ class Deadlines:
     vip_acknowledge_min: int = 30
     vip_action_min: int = 6 * 60
 
+    def policy(self) -> DeadlinePolicy:
+        return DeadlinePolicy(
+            normal=Window(Duration(self.acknowledge_min), Duration(self.action_min)),
+            emergency=Window(Duration(self.emergency_acknowledge_min), Duration(self.emergency_action_min)),
+            vip=Window(Duration(self.vip_acknowledge_min), Duration(self.vip_action_min)),
+        )
+
 
 @dataclass(frozen=True)
 class Policy:
     other_outcome: Literal["desk", "closed"] = "desk"
-    deadlines: Deadlines = field(default_factory=Deadlines)
+    deadlines: DeadlinePolicy = field(default_factory=DeadlinePolicy)
     authorities: tuple[tuple[str, tuple[str, ...]], ...] = DEFAULT_AUTHORITIES
     default_authority: str = "BBMP"
     desk_below_confidence: float = 0.5  # a non-emergency less sure than this goes to the desk, not a station
@@ -229,14 +240,8 @@ def _supervisor(org: Organisation, station_id: str, *, excluding: str) -> Office
 
 
 def _timed(decision: Decision, facts: CaseFacts, policy: Policy, now: datetime) -> Decision:
-    d = policy.deadlines
-    if facts.is_emergency:
-        ack, act = d.emergency_acknowledge_min, d.emergency_action_min
-    elif facts.is_vip:
-        ack, act = d.vip_acknowledge_min, d.vip_action_min
-    else:
-        ack, act = d.acknowledge_min, d.action_min
-    return replace(decision, acknowledge_by=now + timedelta(minutes=ack), act_by=now + timedelta(minutes=act))
+    due = policy.deadlines.deadlines_for(facts.category, facts.is_emergency, facts.is_vip, now)
+    return replace(decision, acknowledge_by=due.acknowledge_by, act_by=due.act_by)
 
 
 def referral_authority(text: str, policy: Policy = Policy()) -> str:

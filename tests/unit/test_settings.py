@@ -110,7 +110,7 @@ def test_sample_deployment_loads_with_its_secrets_from_the_environment() -> None
     assert x.access_token is None  # not set in the environment: read-only account
     assert isinstance(settings.accounts[2], FacebookPage) and settings.accounts[2].lookback_days == 7
     assert "cmofkarnataka" in settings.vip_handles
-    assert settings.routing.policy.deadlines.emergency_acknowledge_min == 10
+    assert str(settings.routing.policy.deadlines.emergency.acknowledge) == "10 min"
     assert settings.routing.policy.desk_below_confidence == 0.5
     assert settings.routing.people_dir == ROOT / "data" / "bengaluru"
     assert settings.notify.max_attempts == 6 and settings.database_url.startswith("sqlite:///")
