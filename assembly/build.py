@@ -20,10 +20,11 @@ from sqlalchemy.engine import Engine
 
 from assembly.database import check_database, open_database
 from assembly.errors import StartupError
+from assembly.followup import Followup, make_followup
 from assembly.settings import Settings
 from models.stage import Clock, Stage, utc_now
 from models.taxonomy import Layer
-from monitor.loop import make_platform
+from monitor.loop import PolledAccount, make_platform, register_accounts
 from monitor.platform import Platform
 from routing.cameras import Camera, read_cameras
 from routing.jurisdictions import JurisdictionDataError, Jurisdictions
@@ -48,6 +49,8 @@ class Assembly:
     classifier: Classifier
     platforms: tuple[Platform, ...]
     stages: tuple[Stage, ...]
+    accounts: tuple[PolledAccount, ...] = ()  # the platforms with their account rows (empty without a database)
+    followup: Followup | None = None
 
 
 def load_city(settings: Settings, environ: Mapping[str, str]) -> tuple[Jurisdictions, Organisation, tuple[Camera, ...]]:
@@ -101,6 +104,9 @@ def build(settings: Settings, environ: Mapping[str, str], *, start: bool = True,
     else:
         check_database(settings.database_url)
     platforms = tuple(make_platform(account, settings.polling, clock) for account in settings.accounts)
+    accounts = tuple(register_accounts(engine, platforms)) if engine is not None else ()
+    followup = make_followup(settings, engine, organisation, {a.account_id: a.platform for a in accounts})
+    first, notify = make_stages(settings, classifier, organisation, cameras, jurisdictions)
     return Assembly(
         settings,
         engine,
@@ -109,7 +115,9 @@ def build(settings: Settings, environ: Mapping[str, str], *, start: bool = True,
         cameras,
         classifier,
         platforms,
-        make_stages(settings, classifier, organisation, cameras, jurisdictions),
+        (*first, *followup.stages, notify),  # notify last: what the tracker wrote goes out in the same cycle
+        accounts,
+        followup,
     )
 
 
@@ -119,8 +127,8 @@ def make_stages(
     organisation: Organisation,
     cameras: tuple[Camera, ...],
     jurisdictions: Jurisdictions,
-) -> tuple[Stage, ...]:
-    """classify → route → notify, each given only what it needs."""
+) -> tuple[tuple[Stage, ...], Stage]:
+    """(classify → route, notify), each given only what it needs; the tracker's stages go between."""
     from classifiers.pipeline import PostInput
     from classifiers.stage import ClassifyStage
     from notify.stage import NotifyStage
@@ -142,4 +150,4 @@ def make_stages(
     logger.info(
         "routing: %d officers, %d cameras, desk %s", len(organisation.officers), len(cameras), organisation.desk_unit
     )
-    return (ClassifyStage(classifier, PostInput), RouteStage(context), NotifyStage(organisation, settings.notify))
+    return (ClassifyStage(classifier, PostInput), RouteStage(context)), NotifyStage(organisation, settings.notify)

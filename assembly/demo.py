@@ -12,6 +12,7 @@ the log and the ``--once`` summary name.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Mapping, Sequence
@@ -24,12 +25,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from assembly.build import build
+from assembly.demo_followup import SimClock, run_followup_days
 from assembly.errors import StartupError
 from assembly.settings import load_settings
 from models.db import safe_url, session_scope
 from models.secret import Secret
+from models.stage import Clock, utc_now
 from models.tables import Complaint, Mention
-from monitor.loop import Bot, register_accounts
+from monitor.loop import Bot
 from monitor.settings import Account, FacebookPage, XAccount
 from sandbox import AutoRelease, SandboxServer
 from sandbox import FacebookPage as SandboxPage
@@ -44,6 +47,8 @@ SANDBOX_TOKEN = "sandbox-demo-token"
 WAVE = 500  # posts released between two polls in --once: below the 800 the X timeline keeps
 MAX_POLLS_PER_WAVE = 50
 DEFAULT_NOTIFICATIONS_FILE = ROOT / "var" / "demo-notifications.jsonl"
+DEFAULT_REPLIES_FILE = ROOT / "var" / "demo-replies.jsonl"
+DEFAULT_FOLLOWUP_HOURS = 72.0
 
 
 def on_sandbox(account: Account, sandbox_url: str) -> Account:
@@ -99,11 +104,15 @@ def run_demo(
     database_url: str | None,
     stop: threading.Event | None,
     notifications: Path | None = None,
+    replies: Path | None = None,
+    followup_hours: float = DEFAULT_FOLLOWUP_HOURS,
 ) -> dict[str, Any]:
     settings = load_settings(config, environ, need_platform_secrets=False)
     scenario_path = scenario or settings.sandbox.scenario
+    clock = SimClock(datetime.now(UTC))  # --once moves it on; the live demo keeps it at the real time
+    live: Clock = utc_now
     try:
-        posts = shift_to_now(load_scenario(scenario_path), datetime.now(UTC))
+        posts = shift_to_now(load_scenario(scenario_path), clock.now)
     except ScenarioError as exc:
         raise StartupError(f"scenario {scenario_path}", exc.problems) from exc
     except OSError as exc:
@@ -125,6 +134,7 @@ def run_demo(
             SandboxPage(page_id=a.key, name=a.name) for a in settings.accounts if isinstance(a, FacebookPage)
         ],
         release="manual" if once else AutoRelease(every_s=4.0, batch=2, initial=min(30, len(posts))),
+        clock=clock if once else live,
     )
     try:
         server.start()
@@ -151,16 +161,25 @@ def run_demo(
             notify=replace(settings.notify, redirect_url=receiver.officer_url),
             has_platform_secrets=True,
         )
-        assembly = build(demo_settings, environ)
+        assembly = build(demo_settings, environ, clock=clock if once else live)
         engine = assembly.engine
-        assert engine is not None  # built to start
-        bot = Bot(engine, register_accounts(engine, assembly.platforms), assembly.stages, settings.polling)
+        assert engine is not None and assembly.followup is not None and assembly.followup.actions is not None
+        bot = Bot(engine, assembly.accounts, assembly.stages, settings.polling, clock=clock if once else live)
         logger.info("officer notifications go to %s and are written to %s", receiver.officer_url, notifications_file)
         if once:
+            started = clock.now
+            summary = _run_once(bot, server, engine, len(posts))
+            if followup_hours > 0:
+                summary |= run_followup_days(
+                    bot, server, engine, assembly.followup.actions, clock, since=started, hours=followup_hours
+                )
+            replies_file = replies or DEFAULT_REPLIES_FILE
             return {
-                **_run_once(bot, server, engine, len(posts)),
+                **summary,
                 "notifications_received": receiver.count(),
                 "notifications_file": str(notifications_file),
+                "replies_received": _write_received(server, replies_file),
+                "replies_file": str(replies_file),
             }
         logger.info(
             "demo running: sandbox at %s, database %s, %d scenario posts arriving over time; Ctrl-C stops",
@@ -175,6 +194,19 @@ def run_demo(
         server.stop()
         if engine is not None:
             engine.dispose()
+
+
+def _write_received(server: SandboxServer, path: Path) -> int:
+    """Everything the sandbox was sent (replies and private replies), one JSON line each; the count."""
+    received = server.state.received()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as out:
+            for item in received:
+                out.write(json.dumps(item.to_json(), ensure_ascii=False, sort_keys=True) + "\n")
+    except OSError as exc:
+        raise StartupError("demo", [f"cannot write the replies file {path}: {exc.strerror}"]) from exc
+    return len(received)
 
 
 def _run_once(bot: Bot, server: SandboxServer, engine: Engine, scenario_size: int) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from assembly.settings import Settings, load_settings
 from models.stage import Stage
 from monitor.followup.actions import CaseActions
 from monitor.followup.compose import ReplyComposer, ReplyOptions
+from monitor.followup.escalation import EscalationSettings, EscalationStage
 from monitor.followup.people import People
 from monitor.followup.stage import FollowupStage
 from monitor.platform import Platform
@@ -35,9 +36,8 @@ class Followup:
 
 def make_composer(settings: Settings) -> ReplyComposer:
     """The templates and the masking rules, checked; StartupError listing every problem."""
+    from monitor.followup.masking import MaskingPolicy
     from monitor.followup.templates import ReplyTemplates, TemplateError, language_for
-
-    from monitor.followup.masking import MaskingPolicy, mask
 
     f = settings.followup
     try:
@@ -46,13 +46,10 @@ def make_composer(settings: Settings) -> ReplyComposer:
         raise StartupError(f"reply templates {f.templates_path}", exc.problems) from exc
     except OSError as exc:
         raise StartupError("reply templates", [f"cannot read {f.templates_path}: {exc.strerror}"]) from exc
-    try:
-        policy = MaskingPolicy.from_mapping(f.masking)
+    try:  # the authorities' published helplines are never hidden in a referral reply
+        policy = MaskingPolicy.from_mapping(f.masking, public=f.referral_contacts.values())
     except ValueError as exc:
-        raise StartupError("config", [f"followup.masking: {exc}"]) from exc
-
-    def masked(kind: str, text: str) -> str:
-        return mask(text, policy.for_kind(kind))
+        raise StartupError("config", [f"followup.{p}" for p in str(exc).split("; ")]) from exc
 
     def language(text: str, lang: str | None) -> str:
         return language_for(text, lang, hinglish=f.hinglish_replies, kanglish=f.kanglish_replies)
@@ -63,7 +60,7 @@ def make_composer(settings: Settings) -> ReplyComposer:
         referral_contacts=f.referral_contacts,
         facebook_private_kinds=frozenset(f.replies.facebook_private),
     )
-    return ReplyComposer(templates, masked, language, options)
+    return ReplyComposer(templates, policy.mask, language, options)
 
 
 def make_case_actions(settings: Settings, engine: Engine, people: People, composer: ReplyComposer) -> CaseActions:
@@ -73,6 +70,7 @@ def make_case_actions(settings: Settings, engine: Engine, people: People, compos
         composer,
         dashboard_base_url=settings.notify.dashboard_base_url,
         reopen_window=timedelta(days=settings.followup.reopen_window_days),
+        deadlines=settings.routing.policy.deadlines,
     )
 
 
@@ -84,7 +82,17 @@ def make_followup(
     if engine is None:
         return Followup(composer, None, ())
     actions = make_case_actions(settings, engine, people, composer)
-    stages: tuple[Stage, ...] = (FollowupStage(people, composer, actions),)
+    e = settings.followup.escalation
+    escalation = EscalationSettings(
+        dashboard_base_url=settings.notify.dashboard_base_url,
+        reminder_at_fraction=e.reminder_at_fraction,
+        digest_every_days=e.digest_every_days,
+        batch_size=e.batch_size,
+    )
+    stages: tuple[Stage, ...] = (
+        FollowupStage(people, composer, actions),
+        EscalationStage(people, escalation, policy=settings.routing.policy.deadlines),
+    )
     return Followup(composer, actions, stages)
 
 

@@ -23,7 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from assembly.errors import StartupError
 from assembly.followup_settings import FollowupSettings, Parser, _Followup, followup_checks, followup_settings
+from models.deadlines import DeadlinePolicy
 from models.secret import Secret
+from monitor.followup.masking import MaskingPolicy
 from monitor.settings import Account, FacebookPage, PollingSettings, XAccount
 from notify.settings import REDIRECT_PLACEHOLDERS, NotifySettings
 from routing.rules import DEFAULT_AUTHORITIES, Deadlines, Policy
@@ -33,7 +35,10 @@ PEOPLE_FILES = ("officers.csv", "offices.csv", "supervisors.csv")  # rosters.csv
 CITY_FILES = ("stations.csv", "places.csv")
 DATABASE_KINDS = ("sqlite", "postgresql+psycopg", "postgresql")
 _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
-FOLLOWUP_PARSERS: dict[str, Parser] = {}  # the [followup] sub-tables each stage reads with its own from_mapping
+FOLLOWUP_PARSERS: dict[str, Parser] = {  # the [followup] sub-tables each stage reads with its own from_mapping
+    "deadlines": DeadlinePolicy.from_mapping,
+    "masking": MaskingPolicy.from_mapping,
+}
 
 
 class SettingsError(StartupError):
@@ -258,7 +263,7 @@ def parse_settings(
         authorities = tuple((n, tuple(k.lower() for k in ks)) for n, ks in r.referral_authorities.items())
     policy = Policy(
         r.other_outcome,
-        Deadlines(**r.deadlines.model_dump()).policy(),
+        _deadlines(doc, r),
         authorities,
         r.referral_default,
         desk_below_confidence=r.desk_below_confidence,
@@ -282,6 +287,13 @@ def parse_settings(
         vip_page_ids=frozenset(doc.vip.page_ids),
         has_platform_secrets=need_platform_secrets,
     )
+
+
+def _deadlines(doc: _Document, r: _Routing) -> DeadlinePolicy:
+    """``[followup.deadlines]`` (minutes or working days, per category) when given, else ``[routing.deadlines]``."""
+    if doc.followup.deadlines:
+        return DeadlinePolicy.from_mapping(doc.followup.deadlines, tz=ZoneInfo(doc.deployment.timezone))
+    return replace(Deadlines(**r.deadlines.model_dump()).policy(), tz=ZoneInfo(doc.deployment.timezone))
 
 
 def _checks(document: Mapping[str, Any], environ: Mapping[str, str], base_dir: Path, *, need_secrets: bool) -> list[str]:

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from models.db import session_scope
+from models.deadlines import DeadlinePolicy
 from models.lifecycle import (
     DEFAULT_REOPEN_WINDOW,
     Action,
@@ -35,9 +36,6 @@ from models.tables import AuditEvent, Complaint, Mention
 from monitor.followup.compose import ReplyComposer, reporters
 from monitor.followup.notices import desk_ids, supervisor_of, tell
 from monitor.followup.people import People
-
-DEFAULT_ACK = timedelta(hours=2)
-DEFAULT_ACT = timedelta(hours=24)
 
 
 class CaseNotFound(LookupError):
@@ -60,12 +58,14 @@ class CaseActions:
         *,
         dashboard_base_url: str = "",
         reopen_window: timedelta = DEFAULT_REOPEN_WINDOW,
+        deadlines: DeadlinePolicy | None = None,
     ) -> None:
         self._engine = engine
         self._people = people
         self._composer = composer
         self._base_url = dashboard_base_url.rstrip("/")
         self.reopen_window = reopen_window
+        self._deadlines = deadlines or DeadlinePolicy()
 
     # -- what an officer sees before acting ---------------------------------------------------------
     def preview_note(self, note: str) -> str:
@@ -159,7 +159,7 @@ class CaseActions:
             old = _holder(session, complaint)
             if old is not None and old.officer_id == to_officer:
                 raise IllegalTransition(f"{docket}: {to_officer} already holds the case")
-            ack_by, act_by = _carried_deadlines(old, complaint, now)
+            ack_by, act_by = self._carried_deadlines(old, complaint, now)
             _end_open(session, _id(complaint), now, status="moved", roles=("assignee", "desk", "referral"))
             session.add(
                 Assignment(
@@ -264,8 +264,7 @@ class CaseActions:
         _end_open(session, _id(complaint), now, status="moved", roles=("assignee",))
         told: list[str] = []
         if last is not None and holder is not None and holder.is_active:
-            window_ack = (last.acknowledge_by - last.assigned_at) if last.acknowledge_by else DEFAULT_ACK
-            window_act = (last.act_by - last.assigned_at) if last.act_by else DEFAULT_ACT
+            due = self._deadlines.deadlines_for(complaint.category, complaint.is_emergency, complaint.is_vip, now)
             session.add(
                 Assignment(
                     complaint_id=_id(complaint),
@@ -277,8 +276,8 @@ class CaseActions:
                     role="assignee",
                     rule="reopened",
                     assigned_at=now,
-                    acknowledge_by=now + window_ack,
-                    act_by=now + window_act,
+                    acknowledge_by=due.acknowledge_by,  # a reopened case's clock starts again, by the policy
+                    act_by=due.act_by,
                 )
             )
             supervisor = supervisor_of(self._people, holder.unit_id)
@@ -337,6 +336,16 @@ class CaseActions:
         )
         return moved
 
+    def _carried_deadlines(
+        self, old: Assignment | None, complaint: Complaint, now: datetime
+    ) -> tuple[datetime | None, datetime | None]:
+        """A reassignment keeps the case's deadlines (the citizen's clock does not restart); a case that had
+        none (from the desk, a referral) gets the policy's from now."""
+        if old is not None and (old.acknowledge_by or old.act_by):
+            return (old.acknowledge_by if complaint.acknowledged_at is None else None), old.act_by
+        due = self._deadlines.deadlines_for(complaint.category, complaint.is_emergency, complaint.is_vip, now)
+        return due.acknowledge_by, due.act_by
+
     def _body(self, complaint: Complaint, line: str, reason: str | None) -> str:
         parts = [line, f"Category: {complaint.category.replace('_', ' ')}"]
         if complaint.place_name:
@@ -393,13 +402,3 @@ def _end_open(
         statement = statement.where(col(Assignment.role).in_(roles))
     session.execute(statement)
 
-
-def _carried_deadlines(
-    old: Assignment | None, complaint: Complaint, now: datetime
-) -> tuple[datetime | None, datetime | None]:
-    """A reassignment keeps the case's deadlines (the citizen's clock does not restart); a case that had
-    none (from the desk) gets the default windows from now."""
-    if old is not None and (old.acknowledge_by or old.act_by):
-        ack_by = old.acknowledge_by if complaint.acknowledged_at is None else None
-        return ack_by, old.act_by
-    return now + DEFAULT_ACK, now + DEFAULT_ACT

@@ -51,7 +51,7 @@ def deployment() -> Iterator[Deployment]:
     settings = load_settings(ROOT / "config.toml", {}, need_platform_secrets=False)
     jurisdictions, organisation, cameras = load_city(settings, {})
     classifier = load_classifier(settings, jurisdictions)
-    classify, route, _notify = make_stages(settings, classifier, organisation, cameras, jurisdictions)
+    (classify, route), _notify = make_stages(settings, classifier, organisation, cameras, jurisdictions)
     yield Deployment(organisation, classify, route)
 
 
