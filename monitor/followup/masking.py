@@ -39,7 +39,12 @@ FoundKind = Literal["phone", "email", "identity", "vehicle"]
 
 EMAIL_HIDDEN = "[e-mail hidden]"
 LABELS: Mapping[FoundKind, str] = MappingProxyType(
-    {"phone": "[phone no. hidden]", "email": EMAIL_HIDDEN, "identity": "[ID no. hidden]", "vehicle": "[vehicle no. hidden]"}
+    {
+        "phone": "[phone no. hidden]",
+        "email": EMAIL_HIDDEN,
+        "identity": "[ID no. hidden]",
+        "vehicle": "[vehicle no. hidden]",
+    }
 )
 KEEP_LAST: Mapping[FoundKind, int] = MappingProxyType({"phone": 2, "email": 0, "identity": 4, "vehicle": 2})
 
@@ -48,23 +53,32 @@ _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}(?![
 # Aadhaar: 12 digits, never starting with 0 or 1; no Verhoeff check, since a mistyped Aadhaar still
 # says whose it is. CCCD: 12 digits starting with the province code 001-096 (no check digit).
 _AADHAAR = re.compile(r"(?<![0-9])[2-9][0-9]{3}[ .-]?[0-9]{4}[ .-]?[0-9]{4}(?![0-9])")
-_CCCD = re.compile(r"(?<![0-9])0[0-9]{2}(?:[0-9]{9}|([ .-])[0-9]{3}\1[0-9]{3}\1[0-9]{3}|[0-9]([ .-])[0-9]{4}\2[0-9]{4})(?![0-9])")
+_CCCD = re.compile(
+    r"(?<![0-9])0[0-9]{2}(?:[0-9]{9}|([ .-])[0-9]{3}\1[0-9]{3}\1[0-9]{3}|[0-9]([ .-])[0-9]{4}\2[0-9]{4})(?![0-9])"
+)
 # PAN: five letters (the fourth says who holds it: P a person, C a company, ...), four digits, a letter.
 _PAN = re.compile(_NOT_ALNUM_BEFORE + r"[A-Z]{3}[ABCFGHJLPT][A-Z][0-9]{4}[A-Z]" + _NOT_ALNUM_AFTER, re.IGNORECASE)
-_IN_STATES = (
-    "AN|AP|AR|AS|BR|CG|CH|DD|DL|DN|GA|GJ|HP|HR|JH|JK|KA|KL|LA|LD|MH|ML|MN|MP|MZ|NL|OD|OR|PB|PY|RJ|SK|TG|TN|TR|TS|UK|UP|WB"
-)
+_IN_STATES = "AN|AP|AR|AS|BR|CG|CH|DD|DL|DN|GA|GJ|HP|HR|JH|JK|KA|KL|LA|LD|MH|ML|MN|MP|MZ|NL|OD|OR|PB|PY|RJ|SK|TG|TN|TR|TS|UK|UP|WB"
 # State, district (1-2 digits), series (1-3 letters), number: KA 01 AB 1234, KA-05-MX-2231, DL3CAB1234.
 # Written in capitals any number may follow; in small letters only a full four-digit one ("up 2 am 5").
-_IN_PLATE = re.compile(rf"{_NOT_ALNUM_BEFORE}(?:{_IN_STATES})[ .-]?[0-9]{{1,2}}[ .-]?[A-Z]{{1,3}}[ .-]?[0-9]{{1,4}}{_NOT_ALNUM_AFTER}")
-_IN_PLATE_ANY_CASE = re.compile(
-    rf"{_NOT_ALNUM_BEFORE}(?:{_IN_STATES})[ .-]?[0-9]{{1,2}}[ .-]?[A-Z]{{1,3}}[ .-]?[0-9]{{4}}{_NOT_ALNUM_AFTER}", re.IGNORECASE
+_IN_PLATE = re.compile(
+    rf"{_NOT_ALNUM_BEFORE}(?:{_IN_STATES})[ .-]?[0-9]{{1,2}}[ .-]?[A-Z]{{1,3}}[ .-]?[0-9]{{1,4}}{_NOT_ALNUM_AFTER}"
 )
-_IN_BHARAT_PLATE = re.compile(rf"{_NOT_ALNUM_BEFORE}[0-9]{{2}}[ -]?BH[ -]?[0-9]{{4}}[ -]?[A-Z]{{1,2}}{_NOT_ALNUM_AFTER}", re.IGNORECASE)
+_IN_PLATE_ANY_CASE = re.compile(
+    rf"{_NOT_ALNUM_BEFORE}(?:{_IN_STATES})[ .-]?[0-9]{{1,2}}[ .-]?[A-Z]{{1,3}}[ .-]?[0-9]{{4}}{_NOT_ALNUM_AFTER}",
+    re.IGNORECASE,
+)
+_IN_BHARAT_PLATE = re.compile(
+    rf"{_NOT_ALNUM_BEFORE}[0-9]{{2}}[ -]?BH[ -]?[0-9]{{4}}[ -]?[A-Z]{{1,2}}{_NOT_ALNUM_AFTER}", re.IGNORECASE
+)
 # Province (2 digits), series (1-2 letters, a digit for motorbikes), number: 29A-123.45, 51F-678.90, 29-B1 234.56.
-_VN_PLATE = re.compile(rf"{_NOT_ALNUM_BEFORE}[0-9]{{2}}-?[A-Z]{{1,2}}[0-9]?[ .-]?(?:[0-9]{{3}}\.[0-9]{{2}}|[0-9]{{4,5}})(?![A-Za-z0-9]|\.[0-9])")
+_VN_PLATE = re.compile(
+    rf"{_NOT_ALNUM_BEFORE}[0-9]{{2}}-?[A-Z]{{1,2}}[0-9]?[ .-]?(?:[0-9]{{3}}\.[0-9]{{2}}|[0-9]{{4,5}})(?![A-Za-z0-9]|\.[0-9])"
+)
 _DOCKET = re.compile(_NOT_ALNUM_BEFORE + r"[A-Z][A-Z0-9]{0,9}-[0-9]{4}-[0-9]{6,}(?:/[A-Za-z0-9-]+)?")
-_DATE = re.compile(r"(?<![0-9])(?:([0-9]{1,2})([./-])([0-9]{1,2})\2(?:[0-9]{4}|[0-9]{2})|[0-9]{4}([./-])[0-9]{1,2}\4[0-9]{1,2})(?![0-9])")
+_DATE = re.compile(
+    r"(?<![0-9])(?:([0-9]{1,2})([./-])([0-9]{1,2})\2(?:[0-9]{4}|[0-9]{2})|[0-9]{4}([./-])[0-9]{1,2}\4[0-9]{1,2})(?![0-9])"
+)
 
 
 @dataclass(frozen=True)
@@ -169,7 +183,9 @@ def _replacement(original: str, kind: FoundKind, rules: MaskingRules) -> str:
         except phonenumbers.NumberParseException:
             country = ""
         kept_prefix = 1 + len(country)
-    hide = [i for i, c in enumerate(original) if i >= kept_prefix and (c.isdecimal() if kind == "phone" else c.isalnum())]
+    hide = [
+        i for i, c in enumerate(original) if i >= kept_prefix and (c.isdecimal() if kind == "phone" else c.isalnum())
+    ]
     hidden = set(hide[: max(0, len(hide) - KEEP_LAST[kind])])
     return "".join("X" if i in hidden else c for i, c in enumerate(original))
 
@@ -201,7 +217,11 @@ class MaskingPolicy:
         overrides only what it names, the rest comes from ``default``. Every problem in one ValueError."""
         if not isinstance(raw, Mapping):
             raise ValueError(f"masking: expected a table of reply kinds, got {type(raw).__name__}")
-        problems = [f"masking.{k}: unknown reply kind (one of default, {', '.join(REPLY_KINDS)})" for k in raw if k != "default" and k not in REPLY_KINDS]
+        problems = [
+            f"masking.{k}: unknown reply kind (one of default, {', '.join(REPLY_KINDS)})"
+            for k in raw
+            if k != "default" and k not in REPLY_KINDS
+        ]
         default = _rules(MaskingRules(), raw.get("default", {}), "masking.default", problems)
         by_kind = {k: _rules(default, v, f"masking.{k}", problems) for k, v in raw.items() if k in REPLY_KINDS}
         if problems:
@@ -233,7 +253,9 @@ def _rules(base: MaskingRules, raw: object, where: str, problems: list[str]) -> 
                 problems.append(f"{where}.{key}: expected partial or label, got {value!r}")
         elif key == "regions":
             if not isinstance(value, list | tuple) or not value or not all(isinstance(r, str) for r in value):
-                problems.append(f"{where}.regions: expected a non-empty list of region codes such as [\"IN\", \"VN\"], got {value!r}")
+                problems.append(
+                    f'{where}.regions: expected a non-empty list of region codes such as ["IN", "VN"], got {value!r}'
+                )
             elif unknown := [r for r in value if r not in phonenumbers.SUPPORTED_REGIONS]:
                 problems.append(f"{where}.regions: unknown region codes {unknown} (such as IN, VN)")
             else:
