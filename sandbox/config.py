@@ -66,14 +66,16 @@ class GeoCity:
 
 BENGALURU = GeoCity("Bengaluru", "India", "IN", (77.4601, 12.8340, 77.7840, 13.1436))
 
-# Budget keys: X per endpoint ("x.<endpoint>"), Graph per page ("facebook").
+# Budget keys: X per endpoint ("x.<endpoint>"), Graph per page ("facebook"). X's per-user limits
+# (X API v2 rate-limit table): POST /2/tweets 100 and GET /2/users/:id/tweets 900 per 15 minutes.
 DEFAULT_RATE_LIMITS: dict[str, RateBudget] = {
     "x.users_me": RateBudget(75, 900.0),
     "x.users_by_username": RateBudget(300, 900.0),
     "x.mentions": RateBudget(450, 900.0),
     "x.tweets_lookup": RateBudget(300, 900.0),
     "x.search_recent": RateBudget(450, 900.0),
-    "x.create_tweet": RateBudget(200, 900.0),
+    "x.create_tweet": RateBudget(100, 900.0),
+    "x.user_tweets": RateBudget(900, 900.0),
     "facebook": RateBudget(4800, 3600.0),
 }
 

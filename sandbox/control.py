@@ -5,6 +5,7 @@
 ``GET|POST|DELETE /_sandbox/faults``   list / add (a FaultSpec as JSON) / clear faults
 ``POST /_sandbox/release``   ``{"n": k}`` or ``{"all": true}``: make hidden scenario posts visible
 ``POST /_sandbox/posts``     add one post (a scenario line; ``created_at`` defaults to now)
+``DELETE /_sandbox/posts/{platform}/{id}``   delete a post (its author took it down)
 ``GET /_sandbox/stats``      request counts per method+path and status, posts visible/pending
 """
 
@@ -59,6 +60,16 @@ def _add_post(state: SandboxState, body: Any) -> Reply:
                             "created_time": graph_time(stored.created_at)})
 
 
+def _delete_post(state: SandboxState, action: str) -> Reply:
+    platform, _, post_id = action.removeprefix("posts/").partition("/")
+    if platform not in ("x", "facebook") or not post_id:
+        return _bad("want DELETE /_sandbox/posts/{x|facebook}/{id}")
+    deleted = state.delete(platform, post_id)
+    if deleted is None:
+        return json_reply(404, {"error": f"no {platform} post {post_id}"})
+    return json_reply(200, {"platform": platform, "deleted": deleted.external_id})
+
+
 def handle(state: SandboxState, request: Request) -> Reply:
     action = request.path.removeprefix("/_sandbox").strip("/")
     method = request.method
@@ -77,6 +88,8 @@ def handle(state: SandboxState, request: Request) -> Reply:
         return _release(state, request.json())
     if (method, action) == ("POST", "posts"):
         return _add_post(state, request.json())
+    if method == "DELETE" and action.startswith("posts/"):
+        return _delete_post(state, action)
     if (method, action) == ("GET", "stats"):
         return json_reply(200, state.stats())
     return json_reply(404, {"error": f"no control endpoint {method} /_sandbox/{action}"})

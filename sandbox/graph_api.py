@@ -48,7 +48,7 @@ from sandbox.graph_render import (
 )
 from sandbox.ids import decode_cursor, encode_cursor
 from sandbox.posts import StoredPost
-from sandbox.state import SandboxState
+from sandbox.state import PostRejected, SandboxState
 from sandbox.wire import Reply, Request, json_reply
 
 _VERSION = re.compile(r"^v\d+\.\d+$")
@@ -136,7 +136,12 @@ def create_comment(ctx: GraphContext, obj: StoredPost, page: FacebookPage, reque
 
 
 def private_reply(ctx: GraphContext, page: FacebookPage, request: Request, params: Mapping[str, str]) -> Reply:
-    """``POST /{page-id}/messages`` with ``recipient={"comment_id": ...}`` and ``message={"text": ...}``."""
+    """``POST /{page-id}/messages`` with ``recipient={"comment_id": ...}`` and ``message={"text": ...}``.
+
+    One per comment (a second answers ``(#10900) Activity already replied to``) and within 7 days of the
+    comment. Meta documents the 7-day limit but not its error; the sandbox answers the Send API's
+    outside-the-allowed-window error (code 10, subcode 2018278).
+    """
     try:
         recipient = json.loads(params.get("recipient", "{}"))
         message = json.loads(params.get("message", "{}"))
@@ -148,7 +153,12 @@ def private_reply(ctx: GraphContext, page: FacebookPage, request: Request, param
         return graph_error("(#100) No matching user found", code=100, subcode=2018001)
     if not text:
         return graph_error("(#100) Param message[text] must be non-empty UTF-8 encoded string", code=100)
-    stored = ctx.state.post_private_reply(comment, page, text, request.path)
+    try:
+        stored = ctx.state.post_private_reply(comment, page, text, request.path)
+    except PostRejected as exc:
+        if exc.reason == "already_replied":
+            return graph_error("(#10900) Activity already replied to", code=10900)
+        return graph_error("(#10) This message is sent outside of allowed window.", code=10, subcode=2018278)
     return json_reply(200, {"recipient_id": comment.author_id, "message_id": stored})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ from sandbox.scenario import Platform, ScenarioError, ScenarioPost
 
 Source = Literal["scenario", "seed", "api", "injected"]
 
+_HANDLE = re.compile(r"(?<![\w@])@(\w{1,15})")
 FB_POST_BASE = 122_100_000_000_000_000
 FB_COMMENT_BASE = 1_052_000_000_000_000
 SEED_PAGE_POSTS = (
@@ -70,6 +72,11 @@ class Directory:
     def x_user_id(self, username: str) -> str:
         account = self.x_account(username)
         return account.user_id if account else x_user_id(username)
+
+
+def mentioned_handles(text: str) -> set[str]:
+    """The X handles a text @-mentions, lower-cased."""
+    return {match.group(1).lower() for match in _HANDLE.finditer(text)}
 
 
 def _describe(post: ScenarioPost) -> str:

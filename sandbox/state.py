@@ -7,7 +7,7 @@ import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sandbox.config import (
@@ -22,9 +22,11 @@ from sandbox.config import (
 )
 from sandbox.faults import FaultBook, FaultSpec
 from sandbox.ids import x_user_id
-from sandbox.posts import Directory, PostStore, StoredPost, build_store
+from sandbox.posts import Directory, PostStore, StoredPost, build_store, mentioned_handles
 from sandbox.ratelimit import RateLimiter, Usage
 from sandbox.scenario import ScenarioError, ScenarioPost
+
+PRIVATE_REPLY_WINDOW = timedelta(days=7)  # Graph: a private reply within 7 days of the comment
 
 
 def utc_now() -> datetime:
@@ -52,7 +54,9 @@ class ReceivedReply:
 
 
 class PostRejected(Exception):
-    """A post the platform refuses; ``reason`` is "duplicate" or "parent_missing"."""
+    """A post the platform refuses; ``reason`` is one of X's "duplicate", "parent_missing" (deleted,
+    hidden or unknown), "not_allowed" (the parent's author did not mention the account), or Graph's
+    "already_replied" (one private reply per comment) and "too_old" (past the 7-day window)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -105,6 +109,8 @@ class SandboxState:
         self._limiter = RateLimiter({**DEFAULT_RATE_LIMITS, **(rate_limits or {})})
         self._faults = FaultBook()
         self._received: list[ReceivedReply] = []
+        self._deleted: set[tuple[str, str]] = set()  # (platform, external id)
+        self._replied_privately: set[str] = set()  # comment ids
         self._requests: Counter[tuple[str, str, str, int]] = Counter()  # platform, method, path, status
         if release_all:
             self.release_all()
@@ -140,13 +146,16 @@ class SandboxState:
                 p for p in self._store.out
                 if (platform is None or p.platform == platform)
                 and (include_hidden or (p.platform, p.external_id) not in self._hidden)
+                and (p.platform, p.external_id) not in self._deleted
             ]
 
     def find(self, platform: str, post_id: str, *, include_hidden: bool = False) -> StoredPost | None:
-        """A post by its external id (or its scenario id)."""
+        """A post by its external id (or its scenario id); None once deleted."""
         with self._lock:
             post = self._store.get(platform, post_id)
-            if post is None or (not include_hidden and (platform, post.external_id) in self._hidden):
+            if post is None or (platform, post.external_id) in self._deleted:
+                return None
+            if not include_hidden and (platform, post.external_id) in self._hidden:
                 return None
             return post
 
@@ -160,13 +169,26 @@ class SandboxState:
                 raise ScenarioError(list(self._store.problems), source="injected post")
             return stored
 
+    def delete(self, platform: str, post_id: str) -> StoredPost | None:
+        """Delete a post (by its author, say): gone from every read, and a reply to it is refused.
+        Returns the post, or None when there was no such post."""
+        with self._lock:
+            post = self.find(platform, post_id, include_hidden=True)
+            if post is not None:
+                self._deleted.add((platform, post.external_id))
+            return post
+
     def post_tweet(self, account: XAccount, text: str, in_reply_to: str | None, path: str) -> StoredPost:
-        """A tweet by ``account``; X refuses an identical text from the same account and a reply to
-        a post it cannot see."""
+        """A tweet by ``account``. X refuses a reply to a post it cannot see, a reply to a post whose
+        author did not @-mention the account (its own posts excepted; quotes are not modelled) and an
+        identical text from the same account."""
         with self._lock:
             parent = self.find("x", in_reply_to) if in_reply_to else None
             if in_reply_to and parent is None:
                 raise PostRejected("parent_missing")
+            if parent is not None and parent.author_id != account.user_id \
+                    and account.username.lower() not in mentioned_handles(parent.text):
+                raise PostRejected("not_allowed")
             if any(p.author_id == account.user_id and p.text == text for p in self._store.out):
                 raise PostRejected("duplicate")
             stored = self._store.new_tweet(account, text, parent, self.clock())
@@ -184,8 +206,14 @@ class SandboxState:
             return stored
 
     def post_private_reply(self, comment: StoredPost, page: FacebookPage, text: str, path: str) -> str:
-        """A private message from ``page`` to the author of ``comment``; returns the message id."""
+        """A private message from ``page`` to the author of ``comment``; returns the message id. Graph
+        allows one per comment, within 7 days of the comment."""
         with self._lock:
+            if comment.external_id in self._replied_privately:
+                raise PostRejected("already_replied")
+            if self.clock() - comment.created_at > PRIVATE_REPLY_WINDOW:
+                raise PostRejected("too_old")
+            self._replied_privately.add(comment.external_id)
             message_id = f"m_sbx{len(self._received) + 1:06d}{comment.external_id.replace('_', '')}"
             self._received.append(ReceivedReply("facebook", path, comment.external_id, text, message_id,
                                                 page.page_id, self.clock()))
@@ -248,7 +276,8 @@ class SandboxState:
             return {
                 "total": sum(self._requests.values()),
                 "by_path": by_path,
-                "posts": {"visible": len(self._store.out) - len(self._hidden), "pending": len(self._queue)},
+                "posts": {"visible": len(self._store.out) - len(self._hidden | self._deleted),
+                          "pending": len(self._queue), "deleted": len(self._deleted)},
                 "received": len(self._received),
             }
 

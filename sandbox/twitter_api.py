@@ -1,9 +1,10 @@
 """The X API v2 endpoints the bot uses, answered from the sandbox's world.
 
 ``GET /2/users/me``, ``GET /2/users/by/username/:username``, ``GET /2/users/:id/mentions``,
-``GET /2/tweets`` (``ids=``), ``GET /2/tweets/:id``, ``GET /2/tweets/search/recent`` and
-``POST /2/tweets``. Every answered request is counted against its endpoint's budget per token and
-carries ``x-rate-limit-*`` headers; a spent budget answers 429 until the window resets.
+``GET /2/users/:id/tweets`` (the user's own posts), ``GET /2/tweets`` (``ids=``), ``GET /2/tweets/:id``,
+``GET /2/tweets/search/recent`` and ``POST /2/tweets``. Every answered request is counted against its
+endpoint's budget per token and carries ``x-rate-limit-*`` headers; a spent budget answers 429 until
+the window resets.
 """
 
 from __future__ import annotations
@@ -33,6 +34,14 @@ from sandbox.twitter_search import QueryError, compile_query
 from sandbox.wire import Reply, Request, json_reply
 
 MENTION_TIMELINE_DEPTH = 800  # X serves only the newest 800 mentions
+USER_TIMELINE_DEPTH = 3200  # and the newest 3,200 posts of a user's own timeline
+# X's answers to a refused POST /2/tweets (403, problem body), by the sandbox's reason
+REFUSALS = {
+    "duplicate": "You are not allowed to create a Tweet with duplicate content.",
+    "parent_missing": "You attempted to reply to a Tweet that is deleted or not visible to you.",
+    "not_allowed": "Reply to this conversation is not allowed because you have not been mentioned or "
+                   "otherwise engaged by the author of the post you are replying to.",
+}
 MAX_TWEET_LENGTH = 280
 _ID = re.compile(r"^[0-9]{1,19}$")
 _URL = re.compile(r"https?://\S+")
@@ -154,6 +163,23 @@ def mentions(state: SandboxState, request: Request, user_id: str) -> Reply:
                  token_param="pagination_token")
 
 
+def user_tweets(state: SandboxState, request: Request, user_id: str) -> Reply:
+    """The posts ``user_id`` wrote (replies included unless ``exclude=replies``), newest first."""
+    if not _ID.match(user_id):
+        return invalid_request([("id", user_id, f"The `id` query parameter value [{user_id}] does not "
+                                                "match ^[0-9]{1,19}$")])
+    account = state.directory.x_account(user_id)
+    if account is None or account.user_id != user_id:
+        return json_reply(200, {"errors": [not_found_error("user", "id", user_id)]})
+    max_results, keep = _filters(request.query, low=5, high=100)
+    excluded = {part.strip() for part in request.query.get("exclude", "").split(",")}
+    timeline = sorted((p for p in state.posts("x") if p.author_id == user_id
+                       and not ("replies" in excluded and p.in_reply_to)),
+                      key=lambda p: int(p.external_id), reverse=True)[:USER_TIMELINE_DEPTH]
+    return _page(state, request, [p for p in timeline if keep(p)], max_results=max_results,
+                 token_param="pagination_token")
+
+
 def search_recent(state: SandboxState, request: Request, _: str) -> Reply:
     query = request.query.get("query", "")
     try:
@@ -236,9 +262,7 @@ def create_tweet(state: SandboxState, request: Request, _: str) -> Reply:
     try:
         posted = state.post_tweet(account, text, parent_id, request.path)
     except PostRejected as exc:
-        if exc.reason == "duplicate":
-            return problem(403, "You are not allowed to create a Tweet with duplicate content.")
-        return problem(403, "You attempted to reply to a Tweet that is deleted or not visible to you.")
+        return problem(403, REFUSALS[exc.reason])
     return json_reply(201, {"data": {"edit_history_tweet_ids": [posted.external_id],
                                      "id": posted.external_id, "text": posted.text}})
 
@@ -256,6 +280,8 @@ def route(method: str, path: str) -> Route | None:
             return Route("x.users_by_username", users_by_username, username)
         case ["2", "users", user_id, "mentions"]:
             return Route("x.mentions", mentions, user_id)
+        case ["2", "users", user_id, "tweets"]:
+            return Route("x.user_tweets", user_tweets, user_id)
         case ["2", "tweets", "search", "recent"]:
             return Route("x.search_recent", search_recent)
         case ["2", "tweets"]:
