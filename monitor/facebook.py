@@ -12,13 +12,18 @@ container of the wrong shape (``data`` not a list, unreadable paging) is a ``Bad
 skipped past a page that could not be read.
 
 Graph reports throttling as HTTP 400 with error codes 4/17/32/613/80001 (not 429) and an expired token
-as code 190; both are mapped to the platform error tree here.
+as code 190; both are mapped to the platform error tree here. Replying, code 100 subcode 33 on the
+object means it was deleted (``ParentDeleted``); a private reply (``POST /{page-id}/messages`` with the
+comment as recipient) is refused for good when the comment already had one (code 10900) or is more than
+7 days old (``ReplyNotAllowed``; Meta documents the limit, not the code: 10/2018278, the Send API's
+outside-the-window error, and 10903 are taken as that refusal).
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -34,10 +39,12 @@ from monitor.platform import (
     AuthFailed,
     BadPayload,
     Page,
+    ParentDeleted,
     PlatformError,
     PlatformUnavailable,
     RateBudget,
     RateLimited,
+    ReplyNotAllowed,
 )
 from monitor.ratelimit import HeaderWatch, graph_budget
 from monitor.settings import FacebookPage
@@ -54,6 +61,15 @@ THROTTLE_CODES = {4, 17, 32, 613, 80001, 80002, 80005}
 AUTH_CODES = {102, 190, 200, 210, 10}
 TRANSIENT_CODES = {1, 2}
 GRAPH_TIME = "%Y-%m-%dT%H:%M:%S%z"
+# (code, subcode or None for any) of a refused reply, and what it means here
+Refusals = Mapping[tuple[int, int | None], type[PlatformError]]
+COMMENT_REFUSALS: Refusals = {(100, 33): ParentDeleted}
+PRIVATE_REPLY_REFUSALS: Refusals = {
+    (10900, None): ReplyNotAllowed,  # "Activity already replied to": one private reply per comment
+    (10903, None): ReplyNotAllowed,  # "This user can't reply to this activity"
+    (10, 2018278): ReplyNotAllowed,  # outside the allowed window (7 days for a private reply)
+    (100, 33): ParentDeleted,
+}
 
 
 class FacebookPlatform:
@@ -117,21 +133,57 @@ class FacebookPlatform:
         yield Page(found, cursor=newest.strftime(GRAPH_TIME) if newest else cursor, is_last=True)
 
     def post_reply(self, in_reply_to: str, text: str) -> str:
-        data = self._call("reply", lambda: self._api.post_object(in_reply_to, "comments", data={"message": text}))
-        reply_id = printable_id(data.get("id"))
-        if reply_id != str(data.get("id")):
-            raise BadPayload(f"{self.label}: reply answered without a readable id")
-        return reply_id
+        data = self._call(
+            "reply",
+            lambda: self._api.post_object(in_reply_to, "comments", data={"message": text}),
+            refusals=COMMENT_REFUSALS,
+        )
+        return self._id_of(data, "id", "reply")
+
+    def post_private_reply(self, comment_id: str, text: str) -> str:
+        """A private message to the author of ``comment_id``; returns the message id."""
+        payload = {
+            "recipient": json.dumps({"comment_id": comment_id}),
+            "message": json.dumps({"text": text}, ensure_ascii=False),
+        }
+        data = self._call(
+            "private reply",
+            lambda: self._api.post_object(self.key, "messages", data=payload),
+            refusals=PRIVATE_REPLY_REFUSALS,
+        )
+        return self._id_of(data, "message_id", "private reply")
 
     def find_reply(self, in_reply_to: str, marker: str) -> str | None:
+        """The page's comment holding ``marker`` among the replies to ``in_reply_to``; Graph keeps two
+        levels, so a reply to a reply sits under the top-level comment, which is looked in too. A private
+        reply is not a comment and is never found here. A deleted ``in_reply_to`` is ``ParentDeleted``
+        (our reply went with it)."""
+        found = self._find_in(in_reply_to, marker)
+        if found is not None:
+            return found
+        try:
+            node = self._call("thread", partial(self._api.get_object, in_reply_to, fields="id,parent{id}"))
+        except BadPayload:  # a post has no parent field
+            return None
+        parent = node.get("parent")
+        parent_id = str(parent.get("id")) if isinstance(parent, dict) else ""
+        return self._find_in(parent_id, marker) if printable_id(parent_id) == parent_id else None
+
+    def _find_in(self, object_id: str, marker: str) -> str | None:
         params = {"fields": COMMENT_FIELDS, "filter": "stream", "limit": 100}
-        for comment in self._paged(f"{in_reply_to}/comments", params, "thread"):
+        for comment in self._paged(f"{object_id}/comments", params, "thread", refusals=COMMENT_REFUSALS):
             if not isinstance(comment, dict) or not isinstance(comment.get("from"), dict):
                 continue
             message = comment.get("message")
             if comment["from"].get("id") == self.key and isinstance(message, str) and marker in message:
                 return str(comment["id"])
         return None
+
+    def _id_of(self, data: dict[str, Any], key: str, what: str) -> str:
+        value = data.get(key)
+        if printable_id(value) != str(value):
+            raise BadPayload(f"{self.label}: {what} answered without a readable id")
+        return str(value)
 
     def _comments(self, post: dict[str, Any], since: datetime | None) -> Iterator[FetchedMention | Skipped]:
         """Comments of one page post newer than ``since``, following the nested paging when needed."""
@@ -177,23 +229,26 @@ class FacebookPlatform:
             after = parse_qs(urlsplit(paging["next"]).query).get("after", [None])[0]
         return edge.get("data") or [], after if isinstance(after, str) and after else None
 
-    def _paged(self, path: str, params: dict[str, Any], what: str) -> Iterator[Any]:
+    def _paged(
+        self, path: str, params: dict[str, Any], what: str, *, refusals: Refusals | None = None
+    ) -> Iterator[Any]:
         object_id, connection = path.split("/", 1)
         args = dict(params)
         while True:
-            answer = self._call(what, partial(self._api.get_connection, object_id, connection, **args))
+            call = partial(self._api.get_connection, object_id, connection, **args)
+            answer = self._call(what, call, refusals=refusals)
             items, after = self._edge(answer, what)
             yield from items
             if after is None:
                 return
             args["after"] = after
 
-    def _call(self, what: str, call: Callable[[], Any]) -> Any:
+    def _call(self, what: str, call: Callable[[], Any], *, refusals: Refusals | None = None) -> Any:
         self._watch.reset()
         try:
             data = call()
         except FacebookError as exc:
-            raise self._graph_error(what, exc) from exc
+            raise self._graph_error(what, exc, refusals or {}) from exc
         except (requests.Timeout, requests.ConnectionError) as exc:
             raise PlatformUnavailable(f"{self.label}: {what} failed: {type(exc).__name__}") from exc
         except (LibraryError, ValueError, KeyError) as exc:
@@ -212,10 +267,14 @@ class FacebookPlatform:
         logger.info("%s: %s ok", self.label, what)
         return data
 
-    def _graph_error(self, what: str, exc: FacebookError) -> PlatformError:
+    def _graph_error(self, what: str, exc: FacebookError, refusals: Refusals) -> PlatformError:
         code = getattr(exc, "code", None)
         message = str(getattr(exc, "message", ""))[:200]
         status = self._watch.status
+        subcode = getattr(exc, "error_subcode", None)
+        refusal = (refusals.get((code, subcode)) or refusals.get((code, None))) if isinstance(code, int) else None
+        if refusal is not None:
+            return refusal(f"{self.label}: {what} refused (code {code}, subcode {subcode}): {message}")
         if code in THROTTLE_CODES or status == 429:
             return RateLimited(f"{self.label}: {what} throttled (code {code})", self._reset_at())
         if code in AUTH_CODES or status in (401, 403):

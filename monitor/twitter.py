@@ -12,10 +12,16 @@ include of a page up front, so one tweet with a bad ``created_at`` or one user o
 object used to fail the whole page. Each tweet is read on its own instead (``monitor.payload``): one
 that cannot be read is logged by its id and skipped, and ``meta.newest_id`` still moves the cursor past
 it. A bad include costs only what it adds (the author's handle and name, the place's name).
+
+A refused reply is told apart by the text X puts in its problem body (X answers every refusal 403 with
+``title`` "Forbidden"; the text is the only difference): a deleted or invisible parent, a post whose
+author did not mention or quote the account (X's reply rule since February 2026) and duplicate text.
+Any other 403 is a token without the permission (``AuthFailed``).
 """
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
@@ -33,11 +39,14 @@ from monitor.payload import Fields, ItemReader, Skipped, printable_id, shape
 from monitor.platform import (
     AuthFailed,
     BadPayload,
+    DuplicateContent,
     Page,
+    ParentDeleted,
     PlatformError,
     PlatformUnavailable,
     RateBudget,
     RateLimited,
+    ReplyNotAllowed,
 )
 from monitor.ratelimit import HeaderWatch, x_budget
 from monitor.settings import XAccount
@@ -59,6 +68,16 @@ EXPANSIONS = ["author_id", "geo.place_id", "referenced_tweets.id.author_id"]
 USER_FIELDS = ["username", "name"]
 PLACE_FIELDS = ["full_name", "geo", "country_code", "place_type"]
 TWEET_ID = re.compile(r"^[0-9]{1,19}$")
+TIMELINE_PAGES = 32  # 32 pages of 100: the 3,200 newest posts, as far back as a user timeline reaches
+# What X writes in the body of a refused POST /2/tweets (403; a deleted parent has also been seen as
+# 400), lower-cased, and what it means here.
+REFUSALS: tuple[tuple[str, type[PlatformError]], ...] = (
+    ("deleted or not visible to you", ParentDeleted),
+    ("reply to this conversation is not allowed", ReplyNotAllowed),
+    ("not been mentioned or otherwise engaged", ReplyNotAllowed),
+    ("duplicate content", DuplicateContent),
+    ("text is too long", BadPayload),
+)
 
 
 class TwitterPlatform:
@@ -150,14 +169,34 @@ class TwitterPlatform:
         return str(data["id"])
 
     def find_reply(self, in_reply_to: str, marker: str) -> str | None:
-        query = f"conversation_id:{in_reply_to} from:{self.key}"
-        response = self._call(
-            "search", lambda: self._client.search_recent_tweets(query, max_results=100, user_auth=self._can_post)
-        )
-        found = response.get("data") if isinstance(response, dict) else None
-        for tweet in found if isinstance(found, list) else []:
-            if isinstance(tweet, dict) and isinstance(tweet.get("text"), str) and marker in tweet["text"]:
-                return str(tweet["id"])
+        """Our reply to ``in_reply_to`` whose text holds ``marker``, read from the account's own timeline
+        (``GET /2/users/:id/tweets``) newer than the post answered.
+
+        The timeline rather than recent search: the timeline shows a post the moment it is made, while
+        search indexes with a delay, so a reply posted just before a crash could be missing from search
+        and posted a second time. Reads at most the 3,200 newest posts (as far as the timeline reaches).
+        """
+        token: str | None = None
+        for _ in range(TIMELINE_PAGES):
+            response = self._call(
+                "own timeline",
+                partial(
+                    self._client.get_users_tweets,
+                    self.own_user_id,
+                    since_id=in_reply_to,
+                    max_results=100,
+                    pagination_token=token,
+                    tweet_fields=["referenced_tweets", "conversation_id"],
+                    user_auth=self._can_post,
+                ),
+            )
+            meta, tweets, _ = self._page(response)
+            for tweet in tweets:
+                if _is_reply_with(tweet, in_reply_to, marker):
+                    return str(tweet["id"])
+            token = meta.get("next_token")
+            if not token:
+                return None
         return None
 
     def _call(self, what: str, call: Callable[[], Any]) -> Any:
@@ -171,8 +210,14 @@ class TwitterPlatform:
             raise RateLimited(f"{self.label}: {what} answered 429 until {reset_at:%H:%M:%S}Z", reset_at) from exc
         except tweepy.Unauthorized as exc:
             raise AuthFailed(f"{self.label}: {what} answered 401: the token was rejected (expired or revoked)") from exc
-        except tweepy.Forbidden as exc:
-            raise AuthFailed(f"{self.label}: {what} answered 403: {_detail(exc)}") from exc
+        except (tweepy.Forbidden, tweepy.BadRequest) as exc:
+            detail = _detail(exc)
+            refusal = next((kind for text, kind in REFUSALS if text in detail.lower()), None)
+            if refusal is not None:
+                raise refusal(f"{self.label}: {what} refused ({exc.response.status_code}): {detail}") from exc
+            if isinstance(exc, tweepy.Forbidden):
+                raise AuthFailed(f"{self.label}: {what} answered 403: {detail}") from exc
+            raise BadPayload(f"{self.label}: {what} answered 400: {detail}") from exc
         except tweepy.TwitterServerError as exc:
             raise PlatformUnavailable(f"{self.label}: {what} answered {exc.response.status_code}") from exc
         except tweepy.HTTPException as exc:
@@ -187,15 +232,15 @@ class TwitterPlatform:
         return response
 
     def _page(self, response: Any) -> tuple[dict[str, Any], list[Any], _Includes]:
-        """The meta, the tweets and the includes of one answer; a container of the wrong shape is a
-        BadPayload (nothing is skipped past a page that could not be read)."""
+        """The meta, the tweets and the includes of one answer (mentions, own timeline); a container of
+        the wrong shape is a BadPayload (nothing is skipped past a page that could not be read)."""
         if not isinstance(response, dict):
-            raise BadPayload(f"{self.label}: mentions answered {shape(response)}, not an object")
+            raise BadPayload(f"{self.label}: a timeline answered {shape(response)}, not an object")
         meta, tweets = response.get("meta", {}), response.get("data", [])
         if not isinstance(meta, dict) or not isinstance(tweets, list):
-            raise BadPayload(f"{self.label}: mentions answered a page without readable data and meta")
+            raise BadPayload(f"{self.label}: a timeline answered a page without readable data and meta")
         if not isinstance(meta.get("next_token", ""), str):
-            raise BadPayload(f"{self.label}: mentions answered an unreadable next_token")
+            raise BadPayload(f"{self.label}: a timeline answered an unreadable next_token")
         return meta, tweets, _Includes.read(response.get("includes"), self._items)
 
     def _to_mention(self, data: dict[str, Any], fields: Fields, *, includes: _Includes) -> FetchedMention:
@@ -307,6 +352,18 @@ def _page_end(
         return value
     ids = [r.external_id if isinstance(r, FetchedMention) else r.item_id for r in read]
     return pick((i for i in ids if TWEET_ID.match(i)), key=int, default=None)
+
+
+def _is_reply_with(tweet: Any, in_reply_to: str, marker: str) -> bool:
+    """Whether ``tweet`` replies to ``in_reply_to`` and holds ``marker`` (X escapes &, < and > in text)."""
+    if not isinstance(tweet, dict) or not isinstance(tweet.get("text"), str):
+        return False
+    if not TWEET_ID.match(str(tweet.get("id"))):
+        return False
+    referenced = tweet.get("referenced_tweets")
+    references = referenced if isinstance(referenced, list) else []
+    replied_to = [r.get("id") for r in references if isinstance(r, dict) and r.get("type") == "replied_to"]
+    return in_reply_to in replied_to and marker in html.unescape(tweet["text"])
 
 
 def _parse_time(value: str) -> datetime:
