@@ -42,10 +42,8 @@ def make_composer(settings: Settings) -> ReplyComposer:
     f = settings.followup
     try:
         templates = ReplyTemplates.load(f.templates_path)
-    except TemplateError as exc:
-        raise StartupError(f"reply templates {f.templates_path}", exc.problems) from exc
-    except OSError as exc:
-        raise StartupError("reply templates", [f"cannot read {f.templates_path}: {exc.strerror}"]) from exc
+    except TemplateError as exc:  # each problem names the file
+        raise StartupError("reply templates", exc.problems) from exc
     try:  # the authorities' published helplines are never hidden in a referral reply
         policy = MaskingPolicy.from_mapping(f.masking, public=f.referral_contacts.values())
     except ValueError as exc:

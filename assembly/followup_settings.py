@@ -107,7 +107,7 @@ def followup_checks(document: Mapping[str, Any], parsers: Mapping[str, Parser], 
             lines = [line.strip(" -") for part in str(exc).split("; ") for line in part.splitlines()]
             problems += [line if line.startswith(f"{name}") else f"{name}: {line}" for line in lines if line]
             problems = [p if p.startswith("followup.") else f"followup.{p}" for p in problems]
-    templates = raw.get("templates")  # TODO(followup): check the default too once the templates file ships
+    templates = raw.get("templates", "templates/replies.toml")
     if data_dir is not None and isinstance(templates, str) and templates and data_dir.is_dir():
         if not (data_dir / templates).is_file():
             problems.append(f"followup.templates: no such file {data_dir / templates}")
