@@ -1,13 +1,17 @@
 """The classification stage of the loop: every stored mention becomes (part of) a tagged complaint.
 
-A citizen's follow-up in the same thread joins the case it continues instead of opening a new one.
+Each post is classified and filed (``classifiers.filing`` decides where): the citizen's next post about
+the same matter joins the case it continues (``followup``), another reporter of an open incident joins
+that incident (``incident``), anything else opens a case of its own (``first``). Every post keeps its own
+category; the follow-up tracker takes each one from there (``handled_at`` is left empty for it).
 Mentions are claimed with ``FOR UPDATE SKIP LOCKED`` so several bot processes never classify one twice.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import math
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
@@ -15,7 +19,20 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from classifiers.filing import (
+    DEFAULT_RADIUS_M,
+    Case,
+    CasePost,
+    Filing,
+    IncidentPolicy,
+    JoinedAs,
+    NewPost,
+    Place,
+    file_post,
+)
 from models.db import session_scope
+from models.followup import Reply
+from models.lifecycle import OPEN, Status
 from models.mentions import audit
 from models.tables import Complaint, Mention
 from models.taxonomy import Category
@@ -79,27 +96,36 @@ class MakeInput(Protocol[PostT_co]):
 
 
 class ClassifyStage(Generic[PostT]):
+    """``incidents``: how other reporters' posts join one incident; None joins none (each opens a case)."""
+
     name = "classify"
 
     def __init__(
-        self, classifier: ClassifierLike[PostT], make_input: MakeInput[PostT], *, batch_size: int = 256
+        self,
+        classifier: ClassifierLike[PostT],
+        make_input: MakeInput[PostT],
+        *,
+        batch_size: int = 256,
+        incidents: IncidentPolicy | None = None,
     ) -> None:
         self._classifier = classifier
         self._make_input = make_input
         self._batch_size = batch_size
+        self._incidents = incidents
 
     def run(self, engine: Engine, now: datetime) -> dict[str, int]:
-        counts = {"classified": 0, "complaints": 0, "followups": 0}
+        counts = {"classified": 0, "complaints": 0, "followups": 0, "incidents": 0}
         while True:
             with session_scope(engine) as session:
                 batch = _claim(session, self._batch_size)
                 if not batch:
                     return counts
                 results = self._classify(batch)
+                replies = _bot_replies(session, batch)
                 for mention in batch:
-                    is_new = _file(session, mention, results.get(str(mention.id)), now)
+                    filing = self._file(session, mention, results.get(str(mention.id)), replies, now)
                     counts["classified"] += 1
-                    counts["complaints" if is_new else "followups"] += 1
+                    counts[_COUNT_FOR[filing.joined_as]] += 1
 
     def _classify(self, batch: Sequence[Mention]) -> dict[str, ClassificationLike]:
         inputs = [self._input(m) for m in batch]
@@ -126,6 +152,40 @@ class ClassifyStage(Generic[PostT]):
             referenced_authors=tuple(mention.referenced_authors or ()),
         )
 
+    def _file(
+        self,
+        session: Session,
+        mention: Mention,
+        result: ClassificationLike | None,
+        replies: Mapping[tuple[str, str], int],
+        now: datetime,
+    ) -> Filing:
+        """File the mention into its case (continued, an incident's, or a new one)."""
+        post = _new_post(mention, result)
+        thread = _thread_cases(session, mention, replies)
+        policy = self._incidents
+        nearby = _incident_candidates(session, post, policy) if policy is not None else []
+        filing = file_post(
+            post,
+            thread=thread,
+            nearby=nearby,
+            cases=_merge_targets(session, thread),
+            radius_m=policy.radius_m if policy is not None else DEFAULT_RADIUS_M,
+            incidents=policy,
+        )
+        mention.classified_at = now
+        mention.post_category = post.category.value
+        mention.joined_as = filing.joined_as.value
+        complaint = session.get(Complaint, filing.case_id) if filing.case_id is not None else None
+        if complaint is None:
+            _open_case(session, mention, result, filing, now)
+            return filing if filing.joined_as is JoinedAs.FIRST else Filing(JoinedAs.FIRST)
+        _join(session, mention, complaint, result, filing, now)
+        return filing
+
+
+_COUNT_FOR = {JoinedAs.FIRST: "complaints", JoinedAs.FOLLOWUP: "followups", JoinedAs.INCIDENT: "incidents"}
+
 
 def _claim(session: Session, limit: int) -> list[Mention]:
     statement = (
@@ -138,45 +198,190 @@ def _claim(session: Session, limit: int) -> list[Mention]:
     return list(session.exec(statement).all())
 
 
-def _thread_case(session: Session, mention: Mention) -> int | None:
-    """The case this post continues: the same author earlier in the same thread, if any."""
-    if not mention.author_id or not (mention.in_reply_to_id or mention.conversation_id):
-        return None
-    keys = [k for k in (mention.in_reply_to_id, mention.conversation_id) if k]
-    statement = (
-        select(Mention.complaint_id)
-        .where(
-            Mention.platform == mention.platform,
-            Mention.author_id == mention.author_id,
-            col(Mention.complaint_id).is_not(None),
-            Mention.id != mention.id,
-            sa.or_(col(Mention.external_id).in_(keys), col(Mention.conversation_id).in_(keys)),
-        )
-        .order_by(col(Mention.created_at))
-        .limit(1)
+def _author(platform: str, author_id: str | None) -> str | None:
+    return f"{platform}:{author_id}" if author_id else None
+
+
+def _new_post(mention: Mention, result: ClassificationLike | None) -> NewPost:
+    # only the place the text names: a post's own coordinates may be the centre of a whole city (X places)
+    place = Place(result.place, result.place_lat, result.place_lon) if result is not None else Place()
+    return NewPost(
+        external_id=mention.external_id,
+        author=_author(mention.platform, mention.author_id),
+        created_at=mention.created_at,
+        category=result.category if result is not None else Category.OTHER,
+        place=place,
+        in_reply_to_id=mention.in_reply_to_id,
+        conversation_id=mention.conversation_id,
+        is_misconduct=result.misconduct if result is not None else False,
     )
-    return session.exec(statement).first()
 
 
-def _file(session: Session, mention: Mention, result: ClassificationLike | None, now: datetime) -> bool:
-    """Attach the mention to its case (new or continued); True when a new case was opened."""
-    mention.classified_at = now
-    case_id = _thread_case(session, mention)
-    if case_id is not None:
-        mention.complaint_id = case_id
-        session.add(mention)
-        complaint = session.get(Complaint, case_id)
-        if complaint is not None:
-            complaint.updated_at = now
-            if result is not None and result.emergency and not complaint.is_emergency:
-                complaint.is_emergency = True
-                audit(session, "complaint.escalated_emergency", "complaint", case_id, at=now, mention_id=mention.id)
-            if result is not None and result.misconduct and not complaint.is_misconduct and complaint.status == "new":
-                # only before routing: a case already with a station is not moved by a follow-up (yet)
-                complaint.is_misconduct = True
-                audit(session, "complaint.misconduct_alleged", "complaint", case_id, at=now, mention_id=mention.id)
-        audit(session, "complaint.followup", "complaint", case_id, at=now, mention_id=mention.id)
-        return False
+def _bot_replies(session: Session, batch: Sequence[Mention]) -> dict[tuple[str, str], int]:
+    """(platform, reply id) → case, for the bot's replies that posts of the batch answer: one query."""
+    answered = {m.in_reply_to_id for m in batch if m.in_reply_to_id}
+    if not answered:
+        return {}
+    rows = session.exec(
+        select(Reply.platform, Reply.external_id, Reply.complaint_id).where(col(Reply.external_id).in_(answered))
+    ).all()
+    return {(platform, external_id): case_id for platform, external_id, case_id in rows if external_id}
+
+
+def _thread_cases(session: Session, mention: Mention, replies: Mapping[tuple[str, str], int]) -> list[Case]:
+    """The cases this post may continue: those its author wrote in within this thread, and those of the
+    post or the bot's reply it answers."""
+    if not mention.author_id:
+        return []
+    keys = [k for k in (mention.in_reply_to_id, mention.conversation_id) if k]
+    if not keys:
+        return []
+    same_thread = sa.and_(
+        col(Mention.author_id) == mention.author_id,
+        sa.or_(col(Mention.external_id).in_(keys), col(Mention.conversation_id).in_(keys)),
+    )
+    answered = col(Mention.external_id) == mention.in_reply_to_id if mention.in_reply_to_id else sa.false()
+    written_in = select(Mention.complaint_id).where(
+        Mention.platform == mention.platform,
+        col(Mention.complaint_id).is_not(None),
+        Mention.id != mention.id,
+        sa.or_(same_thread, answered),
+    )
+    reply_case = replies.get((mention.platform, mention.in_reply_to_id or ""))
+    of_reply = col(Complaint.id) == reply_case if reply_case is not None else sa.false()
+    complaints = session.exec(select(Complaint).where(sa.or_(col(Complaint.id).in_(written_in), of_reply))).all()
+    by_case: dict[int, set[str]] = {}
+    for (platform, external_id), case_id in replies.items():
+        if platform == mention.platform:
+            by_case.setdefault(case_id, set()).add(external_id)
+    return _cases(session, complaints, by_case)
+
+
+def _incident_candidates(session: Session, post: NewPost, policy: IncidentPolicy) -> list[Case]:
+    """Open cases of the post's category about its place with a post inside the window (by category and
+    status, then a box around the point or the place's name)."""
+    window = policy.window(post.category)
+    if window is None or post.is_misconduct or not post.place.is_known:
+        return []
+    places = []
+    if post.place.lat is not None and post.place.lon is not None:
+        # a box a little larger than the radius; the exact distance is filing's
+        d_lat = policy.radius_m / 111_000.0 * 1.01
+        d_lon = d_lat / max(0.01, math.cos(math.radians(post.place.lat)))
+        places.append(
+            sa.and_(
+                col(Complaint.place_lat).between(post.place.lat - d_lat, post.place.lat + d_lat),
+                col(Complaint.place_lon).between(post.place.lon - d_lon, post.place.lon + d_lon),
+            )
+        )
+    if post.place.key:
+        places.append(sa.func.lower(sa.func.trim(Complaint.place_name)) == (post.place.name or "").strip().lower())
+    in_window = sa.exists().where(
+        col(Mention.complaint_id) == col(Complaint.id),
+        col(Mention.created_at).between(post.created_at - window, post.created_at + window),
+    )
+    statement = select(Complaint).where(
+        Complaint.category == post.category.value,
+        col(Complaint.status).in_(sorted(OPEN)),
+        sa.not_(col(Complaint.is_misconduct)),
+        sa.or_(*places),
+        in_window,
+    )
+    return _cases(session, session.exec(statement).all(), {})
+
+
+def _merge_targets(session: Session, thread: Sequence[Case]) -> dict[int, Case]:
+    """The cases that merged cases of the thread were merged into, as far down as merges go."""
+    found = {c.id: c for c in thread}
+    wanted = {c.merged_into_id for c in thread if c.status == Status.MERGED and c.merged_into_id is not None}
+    for _ in range(8):  # a merge chain longer than this is a loop or a mistake: the post opens a case
+        wanted -= found.keys()
+        if not wanted:
+            break
+        loaded = _cases(session, session.exec(select(Complaint).where(col(Complaint.id).in_(wanted))).all(), {})
+        found.update((c.id, c) for c in loaded)
+        wanted = {c.merged_into_id for c in loaded if c.status == Status.MERGED and c.merged_into_id is not None}
+    return found
+
+
+def _cases(session: Session, complaints: Sequence[Complaint], replies: Mapping[int, Collection[str]]) -> list[Case]:
+    """What filing reads of these cases, their posts in one query."""
+    ids = [c.id for c in complaints if c.id is not None]
+    if not ids:
+        return []
+    posts: dict[int, list[CasePost]] = {}
+    for m in session.exec(select(Mention).where(col(Mention.complaint_id).in_(ids))).all():
+        if m.complaint_id is not None:
+            post = CasePost(
+                m.external_id, _author(m.platform, m.author_id), m.created_at, m.conversation_id, m.post_category
+            )
+            posts.setdefault(m.complaint_id, []).append(post)
+    return [
+        Case(
+            id=c.id,
+            category=c.category,
+            status=c.status,
+            posts=tuple(posts.get(c.id, ())),
+            place=Place(c.place_name, c.place_lat, c.place_lon),
+            is_misconduct=c.is_misconduct,
+            merged_into_id=c.merged_into_id,
+            reply_ids=frozenset(replies.get(c.id, ())),
+        )
+        for c in complaints
+        if c.id is not None
+    ]
+
+
+def _join(
+    session: Session,
+    mention: Mention,
+    complaint: Complaint,
+    result: ClassificationLike | None,
+    filing: Filing,
+    now: datetime,
+) -> None:
+    """Add the post to its case; it may raise the case's priority (and, before routing, the accusation)."""
+    case_id = complaint.id
+    mention.complaint_id = case_id
+    session.add(mention)
+    complaint.updated_at = now
+    if result is not None and result.emergency and not complaint.is_emergency:
+        complaint.is_emergency = True
+        audit(session, "complaint.escalated_emergency", "complaint", case_id, at=now, mention_id=mention.id)
+    if result is not None and result.vip and not complaint.is_vip:
+        complaint.is_vip = True
+        audit(session, "complaint.escalated_vip", "complaint", case_id, at=now, mention_id=mention.id)
+    if (
+        filing.joined_as is JoinedAs.FOLLOWUP
+        and result is not None
+        and result.misconduct
+        and not complaint.is_misconduct
+        and complaint.status == Status.NEW
+    ):
+        # only before routing: a case already with a station is not moved by a follow-up (yet)
+        complaint.is_misconduct = True
+        audit(session, "complaint.misconduct_alleged", "complaint", case_id, at=now, mention_id=mention.id)
+    session.add(complaint)
+    detail: dict[str, object] = {"mention_id": mention.id, "post_category": mention.post_category}
+    if filing.joined_as is JoinedAs.INCIDENT:
+        audit(
+            session,
+            "complaint.incident_report",
+            "complaint",
+            case_id,
+            at=now,
+            **detail,
+            distance_m=filing.distance_m,
+            reporters=filing.reporters,
+        )
+    else:
+        audit(session, "complaint.followup", "complaint", case_id, at=now, **detail, match=filing.reason)
+
+
+def _open_case(
+    session: Session, mention: Mention, result: ClassificationLike | None, filing: Filing, now: datetime
+) -> None:
+    mention.joined_as = JoinedAs.FIRST.value
     if result is None:
         complaint = Complaint(category=Category.OTHER.value, confidence=0.0, created_at=now, updated_at=now)
     else:
@@ -212,5 +417,5 @@ def _file(session: Session, mention: Mention, result: ClassificationLike | None,
         place=complaint.place_name,
         station=complaint.station_id,
         failed=result is None,
+        beside_case=filing.beside_case_id,  # a new matter in the thread of this case
     )
-    return True
