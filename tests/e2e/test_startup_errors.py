@@ -24,7 +24,7 @@ ENV = {
 BROKEN = {
     "typo": (('interval_s = 60', 'intervl_s = 60'), "polling.intervl_s: unknown key; did you mean interval_s?"),
     "timezone": (('timezone = "Asia/Kolkata"', 'timezone = "Mars/Olympus"'), "unknown time zone 'Mars/Olympus'"),
-    "attempts": (("max_attempts = 6", "max_attempts = -1"), "notify.max_attempts"),
+    "attempts": (("max_attempts = 6                 # then the message", "max_attempts = -1 # then the message"), "notify.max_attempts"),
     "choice": (('other_outcome = "desk"', 'other_outcome = "bin"'), "routing.other_outcome"),
     "people_dir": (('people_dir = "bengaluru"', 'people_dir = "nowhere"'), "routing.people_dir: no such folder"),
     "minutes": (("acknowledge_min = 120", 'acknowledge_min = "soon"'), "routing.deadlines.acknowledge_min"),
@@ -90,6 +90,7 @@ def test_a_traceback_only_with_verbose(tmp_path: Path) -> None:
 def test_bad_people_data_is_found_by_check_config_before_the_bot_starts(tmp_path: Path) -> None:
     data = tmp_path / "data"
     shutil.copytree(ROOT / "data" / "bengaluru", data / "bengaluru")
+    shutil.copytree(ROOT / "data" / "templates", data / "templates")
     officers = data / "bengaluru" / "officers.csv"
     lines = officers.read_text(encoding="utf-8").splitlines()
     lines[1] = lines[1].replace(lines[1].split(",")[3], "blr-no-such-station", 1)  # the first officer's unit
