@@ -125,6 +125,14 @@ def demo(
         Path | None,
         typer.Option("--notifications", help="JSONL file of the officer notifications (default: var/demo-notifications.jsonl)"),
     ] = None,
+    replies: Annotated[
+        Path | None,
+        typer.Option("--replies", help="JSONL file of what the sandbox was sent (default: var/demo-replies.jsonl)"),
+    ] = None,
+    followup_hours: Annotated[
+        float,
+        typer.Option("--followup-hours", min=0, help="--once: simulated hours of officers acting afterwards (0: none)"),
+    ] = 72.0,
     config: ConfigOption = DEFAULT_CONFIG,
     verbose: VerboseOption = False,
 ) -> None:
@@ -141,6 +149,8 @@ def demo(
             database_url=database_url,
             stop=None if once else _stop_on_signals(),
             notifications=notifications,
+            replies=replies,
+            followup_hours=followup_hours,
         )
     if once:
         typer.echo(json.dumps(summary, sort_keys=True))

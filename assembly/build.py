@@ -129,6 +129,7 @@ def make_stages(
     jurisdictions: Jurisdictions,
 ) -> tuple[tuple[Stage, ...], Stage]:
     """(classify → route, notify), each given only what it needs; the tracker's stages go between."""
+    from classifiers.filing import IncidentPolicy
     from classifiers.pipeline import PostInput
     from classifiers.stage import ClassifyStage
     from notify.stage import NotifyStage
@@ -150,4 +151,6 @@ def make_stages(
     logger.info(
         "routing: %d officers, %d cameras, desk %s", len(organisation.officers), len(cameras), organisation.desk_unit
     )
-    return (ClassifyStage(classifier, PostInput), RouteStage(context)), NotifyStage(organisation, settings.notify)
+    incidents = IncidentPolicy.from_mapping(settings.followup.incidents)  # checked with the settings
+    classify = ClassifyStage(classifier, PostInput, incidents=incidents)
+    return (classify, RouteStage(context)), NotifyStage(organisation, settings.notify)

@@ -22,7 +22,9 @@ from models.stage import Stage
 from monitor.followup.actions import CaseActions
 from monitor.followup.compose import ReplyComposer, ReplyOptions
 from monitor.followup.escalation import EscalationSettings, EscalationStage
+from monitor.followup.notices import reply_problem_teller
 from monitor.followup.people import People
+from monitor.followup.replies import ReplySettings, ReplyStage
 from monitor.followup.stage import FollowupStage
 from monitor.platform import Platform
 
@@ -87,8 +89,21 @@ def make_followup(
         digest_every_days=e.digest_every_days,
         batch_size=e.batch_size,
     )
+    r = settings.followup.replies
+    replies = ReplySettings(
+        max_attempts=r.max_attempts,
+        backoff_initial_s=r.backoff_initial_s,
+        backoff_max_s=r.backoff_max_s,
+        sending_timeout_s=r.sending_timeout_s,
+        auth_retry_s=settings.polling.auth_retry_s,
+        x_daily_cap=r.x_daily_cap,
+        batch_size=r.batch_size,
+        private_replies=bool(r.facebook_private),
+    )
+    teller = reply_problem_teller(people, settings.notify.dashboard_base_url)
     stages: tuple[Stage, ...] = (
         FollowupStage(people, composer, actions),
+        ReplyStage(platforms, replies, teller),
         EscalationStage(people, escalation, policy=settings.routing.policy.deadlines),
     )
     return Followup(composer, actions, stages)

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from assembly.errors import StartupError
 from assembly.followup_settings import FollowupSettings, Parser, _Followup, followup_checks, followup_settings
+from classifiers.filing import IncidentPolicy
 from models.deadlines import DeadlinePolicy
 from models.secret import Secret
 from monitor.followup.masking import MaskingPolicy
@@ -38,6 +39,7 @@ _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 FOLLOWUP_PARSERS: dict[str, Parser] = {  # the [followup] sub-tables each stage reads with its own from_mapping
     "deadlines": DeadlinePolicy.from_mapping,
     "masking": MaskingPolicy.from_mapping,
+    "incidents": IncidentPolicy.from_mapping,
 }
 
 

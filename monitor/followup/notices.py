@@ -3,13 +3,14 @@ through the notification outbox: one message per channel of each officer, each s
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from models.outbox import EMERGENCY_PRIORITY, Intent, enqueue
 from monitor.followup.people import People
+from monitor.followup.replies import TellEvent
 
 
 def tell(
@@ -62,3 +63,37 @@ def supervisor_of(people: People, unit_id: str | None) -> str | None:
         if head is not None:
             return head.id
     return None
+
+
+def reply_problem_teller(people: People, dashboard_base_url: str = "") -> Callable[[Session, TellEvent], None]:
+    """What the reply stage calls when a reply will not reach the citizen (not allowed, the post deleted,
+    failed for good) or replies wait for the daily cap: the case's officer and the desk are told, once."""
+    from models.routing import Assignment
+    from models.tables import Complaint
+
+    def told(session: Session, event: TellEvent) -> None:
+        complaint = session.get(Complaint, event.complaint_id)
+        docket = complaint.docket if complaint is not None else f"case {event.complaint_id}"
+        holder = session.exec(
+            select(Assignment.officer_id).where(
+                Assignment.complaint_id == event.complaint_id,
+                Assignment.role == "assignee",
+                Assignment.status == "open",
+            )
+        ).first()
+        what = str(event.kind).replace("_", " ")
+        link = f"\nOpen the case: {dashboard_base_url.rstrip('/')}/cases/{docket}" if dashboard_base_url else ""
+        tell(
+            session,
+            people,
+            [*([holder] if holder and event.kind != "daily_cap" else []), *desk_ids(people)],
+            key=f"reply_{event.kind}:{event.reply_id}",
+            purpose="reply_problem",
+            complaint_id=event.complaint_id,
+            subject=f"{docket}: reply to the citizen {what}",
+            body=f"The reply to the citizen in {docket} was not posted ({what}): {event.reason}. "
+            f"Please answer them another way if needed.{link}",
+            now=datetime.now(UTC),  # the stage passes no time: due at once either way
+        )
+
+    return told

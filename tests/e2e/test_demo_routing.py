@@ -143,6 +143,8 @@ def test_demo_once_routes_each_complaint_to_its_station_on_duty_and_notifies_eac
             pg_url_for(engine),
             "--notifications",
             str(notifications),
+            "--followup-hours",
+            "0",  # routing's messages only: no officer acts, no deadline passes
         ],
         capture_output=True,
         text=True,
@@ -157,7 +159,8 @@ def test_demo_once_routes_each_complaint_to_its_station_on_duty_and_notifies_eac
         case_of = {m.text: m.complaint_id for m in session.exec(select(Mention)).all()}
         complaints = {c.id: c for c in session.exec(select(Complaint)).all()}
         assignments = session.exec(select(Assignment)).all()
-        outbox = session.exec(select(OutboxMessage)).all()
+        # the commissioner's overdue digest goes out on the first cycle of a period, whatever routing did
+        outbox = session.exec(select(OutboxMessage).where(OutboxMessage.purpose != "overdue_digest")).all()
     assert sorted(case_of) == sorted(p.text for p in POSTS) and len(complaints) == len(POSTS)
 
     expected_messages: Counter[tuple[str, str]] = Counter()
@@ -202,6 +205,7 @@ def test_demo_once_routes_each_complaint_to_its_station_on_duty_and_notifies_eac
     assert len(outbox) == sum(expected_messages.values())  # nothing for anyone else
 
     received = [json.loads(line) for line in notifications.read_text(encoding="utf-8").splitlines()]
+    received = [r for r in received if not r["body"]["title"].startswith("Overdue")]
     got = Counter((r["officer"], r["body"]["title"].split("]", 1)[0].removeprefix("[")) for r in received)
     assert got == expected_messages  # none missing, none twice, each to the officer it was for
     for r in received:
@@ -210,5 +214,5 @@ def test_demo_once_routes_each_complaint_to_its_station_on_duty_and_notifies_eac
         assert r["body"]["message"].startswith(f"{officer.rank} {officer.name}: "), r
         assert f"Docket: {docket}\n" in r["body"]["message"], r
     assert summary["notifications_file"] == str(notifications)
-    assert summary["notifications_received"] == summary["notified"] == len(received) == len(outbox)
+    assert summary["notifications_received"] - summary["overdue_digests"] == len(received) == len(outbox)
     assert summary["assigned"] == len(POSTS) - 1 and summary["to_desk"] == 1

@@ -239,7 +239,13 @@ def test_control_endpoints_over_http(server: SandboxServer) -> None:
     assert accounts == [{"platform": "facebook", "page_id": PAGE.page_id, "name": PAGE.name}]
 
 
-def test_private_reply_to_a_comment_is_recorded(server: SandboxServer) -> None:
+def test_private_reply_to_a_comment_is_recorded() -> None:
+    with SandboxServer(scenario(), facebook_pages=[PAGE], x_accounts=[], clock=lambda: T0 + timedelta(days=1)) as server:
+        private_reply_to_a_fresh_comment(server)
+
+
+def private_reply_to_a_fresh_comment(server: SandboxServer) -> None:
+    """Graph allows a private reply within 7 days of the comment: the sandbox's clock is a day after it."""
     answer = graph(server).post_object(PAGE.page_id, "messages", data={
         "recipient": json.dumps({"comment_id": "122145000000000001_501"}),
         "message": json.dumps({"text": "Please share your phone number privately"})})
