@@ -8,6 +8,7 @@ from sqlmodel import SQLModel
 import models.followup  # noqa: F401  (registers the follow-up tables)
 import models.routing  # noqa: F401  (registers the routing tables)
 import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+import models.users  # noqa: F401  (registers the dashboard's accounts and sessions)
 from models.db import make_engine
 
 target_metadata = SQLModel.metadata
