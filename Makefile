@@ -10,6 +10,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev,train]'
+	@test -x /usr/bin/chromium || { if [ "$$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi; \
+	  $$sudo apt-get update -qq && $$sudo apt-get install -y -qq --no-install-recommends chromium; } \
+	  || echo "Debian's chromium is not installed: the browser tests will skip (and fail under CI)"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -1,0 +1,1 @@
+"""The web dashboard: sign-in, the commissioner's leaderboard, the officer's queue, the desk's triage, health."""

@@ -1,0 +1,124 @@
+"""The signed-in pages: leaderboard, queue, triage, a case, health (and /health.json for monitoring).
+
+Until the follow-up tracker's measures land, the leaderboard counts the cases each station has by status;
+the queue and triage list the cases the viewer may see. A case the viewer may not see is a 404, the same
+answer as a docket that does not exist, so a URL tells nobody which dockets are real.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from dashboard.access import is_held_by, landing, may_see, stations_of
+from dashboard.health import read_health
+from dashboard.sessions import Viewer
+from dashboard.web import Web
+from models.cases import list_cases
+from models.db import session_scope
+
+DONE = frozenset({"closed", "rejected", "merged"})
+LOW_CONFIDENCE = 0.5
+
+
+def page_routes(web: Web) -> APIRouter:
+    router = APIRouter()
+
+    def visible_cases(viewer: Viewer) -> list[dict[str, Any]]:
+        stations = stations_of(viewer, web.units_under)
+        with session_scope(web.engine) as session:
+            return [case for case in list_cases(session) if may_see(viewer, case, stations)]
+
+    @router.get("/")
+    def home(request: Request) -> Response:
+        viewer = web.viewer(request)
+        return RedirectResponse(landing(viewer.role) if viewer else "/login", status_code=303)
+
+    @router.get("/leaderboard")
+    def leaderboard(request: Request) -> Response:
+        viewer = web.require(request, "/leaderboard")
+        cases = visible_cases(viewer)
+        return web.render(request, "leaderboard.html", {"rows": station_counts(cases), "total": len(cases)})
+
+    @router.get("/queue")
+    def queue(request: Request) -> Response:
+        viewer = web.require(request, "/queue")
+        cases = [c for c in visible_cases(viewer) if c["status"] not in DONE]
+        if viewer.role == "officer":
+            cases = [c for c in cases if is_held_by(viewer, c)]
+        cases.sort(key=lambda c: (act_by(c) or "9999", c["created_at"]))
+        return web.render(request, "queue.html", {"cases": cases, "act_by": act_by})
+
+    @router.get("/triage")
+    def triage(request: Request) -> Response:
+        viewer = web.require(request, "/triage")
+        cases = [(c, reasons) for c in visible_cases(viewer) if (reasons := triage_reasons(c))]
+        return web.render(request, "triage.html", {"cases": cases})
+
+    @router.get("/cases/{docket}")
+    def case(request: Request, docket: str) -> Response:
+        viewer = web.require(request)
+        found = next((c for c in visible_cases(viewer) if c["docket"] == docket), None)
+        if found is None:
+            raise HTTPException(404, "No such case.")
+        return web.render(request, "case.html", {"case": found, "is_mine": is_held_by(viewer, found)})
+
+    @router.get("/health")
+    def health_page(request: Request) -> Response:
+        web.require(request, "/health")
+        with session_scope(web.engine) as session:
+            health = read_health(session, now=web.clock())
+        return web.render(request, "health.html", {"health": health})
+
+    @router.get("/health.json")
+    def health_json() -> Response:
+        with session_scope(web.engine) as session:
+            health = read_health(session, now=web.clock())
+        return JSONResponse(health.public())
+
+    return router
+
+
+def act_by(case: Mapping[str, Any]) -> str | None:
+    """The earliest action deadline among the case's open assignee assignments (ISO text sorts as time)."""
+    due = [
+        a["act_by"] for a in case["assignments"] if a["role"] == "assignee" and a["status"] == "open" and a["act_by"]
+    ]
+    return min(due) if due else None
+
+
+def station_counts(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per station (None: no station yet): cases, open, done, emergencies; most cases first."""
+    by_station: dict[str | None, Counter[str]] = {}
+    for case in cases:
+        counts = by_station.setdefault(case["station"], Counter())
+        counts["cases"] += 1
+        counts["done" if case["status"] in DONE else "open"] += 1
+        counts["emergencies"] += int(bool(case["emergency"]))
+    rows = [
+        {"station": station, **{k: counts[k] for k in ("cases", "open", "done", "emergencies")}}
+        for station, counts in by_station.items()
+    ]
+    return sorted(rows, key=lambda r: (-r["cases"], r["station"] or ""))
+
+
+def triage_reasons(case: Mapping[str, Any]) -> list[str]:
+    """Why the desk should look at the case; empty when it needs nothing from the desk."""
+    if case["status"] in DONE:
+        return []
+    reasons = []
+    if case["station"] is None:
+        reasons.append("no station")
+    if case["confidence"] < LOW_CONFIDENCE:
+        reasons.append(f"low confidence ({case['confidence']:.2f})")
+    if any(a["role"] == "desk" and a["status"] == "open" for a in case["assignments"]):
+        reasons.append("at the desk")
+    if case["notifications"].get("failed"):
+        reasons.append("notification failed")
+    if any(r.get("status") in ("failed", "not_allowed") for r in case.get("replies", [])):
+        reasons.append("reply failed or not allowed")
+    return reasons
