@@ -20,10 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from sqlalchemy.engine import Engine
 
 from assembly.case_cli import case_app
 from assembly.errors import StartupError
 from assembly.settings import Settings, load_settings
+from dashboard.cli import user_app
 from models.db import safe_url
 
 if TYPE_CHECKING:  # the model loads only in the commands that classify
@@ -34,6 +36,17 @@ DEFAULT_CONFIG = ROOT / "config.toml"
 logger = logging.getLogger("run")
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 app.add_typer(case_app, name="case", help="act on one case: ack, act, close, reopen, reassign, merge, reject")
+
+
+def _user_engine(config: Path | None) -> Engine:
+    """The deployment's database, for ``run.py user ...`` (dashboard accounts)."""
+    from assembly.database import open_database
+
+    with startup():
+        return open_database(_settings(config or DEFAULT_CONFIG, need_platform_secrets=False).database_url)
+
+
+app.add_typer(user_app, name="user", context_settings={"obj": _user_engine}, help="dashboard accounts: add, list, disable, ...")
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="the deployment's TOML file")]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="log at DEBUG (never the platform clients)")]

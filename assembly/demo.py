@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from assembly.build import build
-from assembly.demo_followup import SimClock, run_followup_days
+from assembly.demo_followup import SimClock, last_reply_id, run_followup_days
 from assembly.errors import StartupError
 from assembly.settings import load_settings
 from models.db import safe_url, session_scope
@@ -167,11 +167,12 @@ def run_demo(
         bot = Bot(engine, assembly.accounts, assembly.stages, settings.polling, clock=clock if once else live)
         logger.info("officer notifications go to %s and are written to %s", receiver.officer_url, notifications_file)
         if once:
-            started = clock.now
+            started, earlier_replies = clock.now, last_reply_id(engine)
             summary = _run_once(bot, server, engine, len(posts))
             if followup_hours > 0:
                 summary |= run_followup_days(
-                    bot, server, engine, assembly.followup.actions, clock, since=started, hours=followup_hours
+                    bot, server, engine, assembly.followup.actions, clock,
+                    since=started, hours=followup_hours, after_reply_id=earlier_replies,
                 )
             replies_file = replies or DEFAULT_REPLIES_FILE
             return {

@@ -70,6 +70,7 @@ class Officers:
     actions: CaseActions
     since: datetime
     seed: int = 0
+    after_reply_id: int = 0  # replies of earlier runs are not this sandbox's: nobody answers them
     plans: dict[tuple[str, int], Plan] = field(default_factory=dict)
     answered: set[int] = field(default_factory=set)  # replies the citizen already answered
 
@@ -139,7 +140,7 @@ class Officers:
                 select(Reply, Mention, Account)
                 .join(Mention, col(Mention.id) == col(Reply.mention_id))
                 .join(Account, col(Account.id) == col(Reply.account_id))
-                .where(Reply.kind == "action_taken", Reply.status == "posted", Reply.created_at >= self.since)
+                .where(Reply.kind == "action_taken", Reply.status == "posted", col(Reply.id) > self.after_reply_id)
             ).all()
             answers = [
                 (r.id, r.external_id, r.platform, m.author_handle or m.author_name, a.key, r.marker) for r, m, a in rows
@@ -163,9 +164,9 @@ class Officers:
 
 def run_followup_days(
     bot: Bot, server: SandboxServer, engine: Engine, actions: CaseActions, clock: SimClock, *, since: datetime,
-    hours: float = 72.0, step_min: float = 15.0, seed: int = 0,
+    hours: float = 72.0, step_min: float = 15.0, seed: int = 0, after_reply_id: int = 0,
 ) -> dict[str, Any]:
-    officers = Officers(actions, since, seed)
+    officers = Officers(actions, since, seed, after_reply_id)
     totals: Counter[str] = Counter()
     steps = int(hours * 60 / step_min)
     for step in range(steps):
@@ -178,6 +179,11 @@ def run_followup_days(
         if step % 48 == 47:
             logger.info("demo: %s simulated, %s", clock.now - since, dict(totals))
     return {"simulated_hours": hours, **followup_counts(engine, since), "citizen_answers": totals["citizen_answers"]}
+
+
+def last_reply_id(engine: Engine) -> int:
+    with session_scope(engine) as session:
+        return int(session.execute(sa.select(sa.func.coalesce(sa.func.max(Reply.id), 0))).scalar_one())
 
 
 def followup_counts(engine: Engine, since: datetime) -> dict[str, Any]:
