@@ -199,3 +199,18 @@ def test_the_desk_merges_a_duplicate_rejects_spam_and_reassigns(engine: Engine) 
     assert outcome.replies == 2  # both reporters hear of the action
     with pytest.raises(CaseNotFound):
         desk.acknowledge("BLR-2026-999999", officer_id="L1-A", now=NOW)
+
+
+def test_three_reporters_of_one_incident_each_hear_of_the_action_and_the_officer_is_told_once(engine: Engine) -> None:
+    cid = file_post(engine, text="Huge pothole at the bus stand", category="road_infrastructure", station="ts")
+    for author in ("51", "52"):
+        file_post(engine, text="Same pothole, still there", author=author, complaint_id=cid, joined_as="incident")
+    assert route_and_follow(engine)["replies_planned"] == 3  # every reporter gets the acknowledgement
+    docket, officer = case(engine, cid).docket, holder(engine, cid)
+    assert docket and officer
+    with session_scope(engine) as session:
+        told = session.exec(select(OutboxMessage).where(OutboxMessage.officer_id == officer)).all()
+    assert len(told) == 1  # one message to the officer for the three posts
+    assert actions(engine).act(docket, officer_id=officer, note="Pothole filled", now=NOW).replies == 3
+    threads = [r.in_reply_to for r in replies(engine) if r.kind == "action_taken"]
+    assert len(set(threads)) == 3  # each in its reporter's own thread
