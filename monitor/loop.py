@@ -17,7 +17,7 @@ import schedule
 from sqlalchemy.engine import Engine
 
 from models.db import session_scope
-from models.mentions import ensure_account
+from models.mentions import audit, ensure_account
 from models.stage import Clock, Stage, utc_now
 from monitor.facebook import FacebookPlatform
 from monitor.platform import Platform
@@ -57,14 +57,22 @@ def register_accounts(engine: Engine, platforms: Sequence[Platform]) -> list[Pol
     return polled
 
 
-def guarded(name: str, job: Callable[[], T]) -> Callable[[], T | None]:
-    """Run ``job``; log any exception with its traceback and return None so the loop goes on."""
+def guarded(
+    name: str, job: Callable[[], T], on_failure: Callable[[Exception], None] | None = None
+) -> Callable[[], T | None]:
+    """Run ``job``; log any exception with its traceback, tell ``on_failure`` (whose own failure is only
+    logged), and return None so the loop goes on."""
 
     def run() -> T | None:
         try:
             return job()
-        except Exception:
+        except Exception as exc:
             logger.exception("job %s failed; it runs again at its next turn", name)
+            if on_failure is not None:
+                try:
+                    on_failure(exc)
+                except Exception:
+                    logger.exception("recording the failure of job %s failed too", name)
             return None
 
     return run
@@ -98,11 +106,17 @@ class Bot:
             logger.info("%s: %s", stage.name, ", ".join(f"{v} {k}" for k, v in counts.items()))
         return counts
 
+    def stage_failed(self, name: str, exc: Exception) -> None:
+        """On the audit trail, for the health page (the error's type only: a message may quote a post)."""
+        with session_scope(self.engine) as session:
+            audit(session, "stage.failed", "stage", name, at=self.clock(), error=type(exc).__name__)
+
     def run_stages(self) -> dict[str, int]:
         """Every stage once, in order; a stage that raises is logged and the next one still runs."""
         counts: dict[str, int] = {}
         for stage in self.stages:
-            for key, value in (guarded(stage.name, partial(self.run_stage, stage))() or {}).items():
+            job = guarded(stage.name, partial(self.run_stage, stage), partial(self.stage_failed, stage.name))
+            for key, value in (job() or {}).items():
                 counts[key] = counts.get(key, 0) + value
         return counts
 
@@ -115,7 +129,8 @@ class Bot:
             scheduler.every(self.polling.interval_s).seconds.do(job)  # type: ignore[arg-type]
             job()  # first poll at start-up, not one interval later
         for stage in self.stages:  # each stage its own job: one that raises does not hold up the others
-            scheduler.every(stage_interval_s).seconds.do(guarded(stage.name, partial(self.run_stage, stage)))  # type: ignore[arg-type]
+            stage_job = guarded(stage.name, partial(self.run_stage, stage), partial(self.stage_failed, stage.name))
+            scheduler.every(stage_interval_s).seconds.do(stage_job)  # type: ignore[arg-type]
         logger.info("bot running: %d account(s), %d stage(s)", len(self.accounts), len(self.stages))
         while not stop.is_set():
             scheduler.run_pending()

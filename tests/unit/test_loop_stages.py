@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlmodel import select
 
 from assembly.database import _unsupported
 from monitor.loop import Bot
@@ -58,3 +60,16 @@ def test_in_the_loop_the_other_stages_keep_their_turns_while_one_keeps_failing()
 )
 def test_an_unsupported_database_version_is_refused(dialect: str, version: tuple[int, ...], refused: bool) -> None:
     assert (_unsupported(dialect, version) is not None) is refused
+
+
+def test_a_failing_stage_is_on_the_audit_trail_for_the_health_page(tmp_path: Path) -> None:
+    from models.db import make_engine, migrate, session_scope
+    from models.tables import AuditEvent
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
+    migrate(engine)
+    at = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    Bot(engine, [], [Broken(), Counting("notify")], make_polling(), clock=lambda: at).run_stages()
+    with session_scope(engine) as session:
+        [event] = session.exec(select(AuditEvent).where(AuditEvent.kind == "stage.failed")).all()
+    assert (event.entity, event.entity_id, event.at, event.detail) == ("stage", "classify", at, {"error": "RuntimeError"})
