@@ -169,6 +169,33 @@ def demo(
         typer.echo(json.dumps(summary, sort_keys=True))
 
 
+@app.command()
+def dashboard(
+    host: Annotated[str | None, typer.Option(help="default: [dashboard] host")] = None,
+    port: Annotated[int | None, typer.Option(help="default: [dashboard] port (8000)")] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    verbose: VerboseOption = False,
+) -> None:
+    """Serve the dashboard (leaderboard, queue, triage, cases, health) on the deployment's database."""
+    configure_logging(verbose)
+    import uvicorn
+
+    from assembly.build import load_city
+    from assembly.dashboard_app import make_dashboard
+    from assembly.database import open_database
+    from assembly.followup import make_case_actions, make_composer
+
+    with startup(verbose):
+        settings = _settings(config, need_platform_secrets=False)
+        _, organisation, _ = load_city(settings, os.environ)
+        composer = make_composer(settings)
+        engine = open_database(settings.database_url)
+        web = make_dashboard(settings, engine, organisation, actions=make_case_actions(settings, engine, organisation, composer))
+    where = (host or settings.dashboard.host, port or settings.dashboard.port)
+    logger.info("dashboard on http://%s:%d (database %s)", *where, safe_url(settings.database_url))
+    uvicorn.run(web, host=where[0], port=where[1], proxy_headers=True, log_config=None)
+
+
 def _classifier(config: Path) -> Classifier:
     """The deployment's classifier with its city's stations (no platform secrets needed)."""
     from assembly.build import load_classifier

@@ -24,10 +24,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from assembly.build import build
+from assembly.build import Assembly, build
+from assembly.dashboard_app import make_dashboard
+from assembly.demo_dashboard import DashboardServer, demo_secret, sample_accounts
 from assembly.demo_followup import SimClock, last_reply_id, run_followup_days
 from assembly.errors import StartupError
-from assembly.settings import load_settings
+from assembly.settings import Settings, load_settings
 from models.db import safe_url, session_scope
 from models.secret import Secret
 from models.stage import Clock, utc_now
@@ -182,19 +184,43 @@ def run_demo(
                 "replies_received": _write_received(server, replies_file),
                 "replies_file": str(replies_file),
             }
+        web = _serve_dashboard(demo_settings, engine, assembly)
         logger.info(
             "demo running: sandbox at %s, database %s, %d scenario posts arriving over time; Ctrl-C stops",
             server.url,
             safe_url(url),
             len(posts),
         )
-        bot.run_forever(stop or threading.Event())
+        try:
+            bot.run_forever(stop or threading.Event())
+        finally:
+            if web is not None:
+                web.stop()
         return {}
     finally:
         receiver.stop()
         server.stop()
         if engine is not None:
             engine.dispose()
+
+
+def _serve_dashboard(settings: Settings, engine: Engine, assembly: Assembly) -> DashboardServer | None:
+    """The dashboard beside the bot, with a fresh signing secret and one sample sign-in per role; None (and
+    a warning) when its port is taken: the bot runs on."""
+    accounts = sample_accounts(engine, assembly.organisation, datetime.now(UTC))
+    app = make_dashboard(
+        settings, engine, assembly.organisation, secret_key=Secret(demo_secret()),
+        actions=assembly.followup.actions if assembly.followup else None,
+    )
+    try:
+        web = DashboardServer(app, settings.dashboard.host, settings.dashboard.port).start()
+    except (OSError, RuntimeError) as exc:
+        logger.warning("dashboard not started on port %d (%s); set [dashboard] port", settings.dashboard.port, exc)
+        return None
+    logger.info("dashboard at %s — sign in as:", web.url)
+    for a in accounts:
+        logger.info("  %-12s password %-30s (%s: %s)", a.username, a.password, a.role, a.who)
+    return web
 
 
 def _write_received(server: SandboxServer, path: Path) -> int:

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from assembly.dashboard_settings import DashboardSection, _Dashboard, dashboard_section, secret_problems
 from assembly.errors import StartupError
 from assembly.followup_settings import FollowupSettings, Parser, _Followup, followup_checks, followup_settings
 from classifiers.filing import IncidentPolicy
@@ -169,6 +170,7 @@ class _Document(_Table):
     routing: _Routing = _Routing()
     notify: _Notify = _Notify()
     followup: _Followup = _Followup()
+    dashboard: _Dashboard = _Dashboard()
 
 
 # ---- what the stages get --------------------------------------------------------------------------------
@@ -205,6 +207,7 @@ class Settings:
     routing: RoutingSettings
     notify: NotifySettings
     followup: FollowupSettings
+    dashboard: DashboardSection
     vip_handles: frozenset[str] = frozenset()
     vip_page_ids: frozenset[str] = frozenset()
     has_platform_secrets: bool = True  # False: loaded for a command that never calls a platform
@@ -285,6 +288,7 @@ def parse_settings(
         ),
         notify=NotifySettings(**{**doc.notify.model_dump(), "redirect_url": _redirect(doc.notify.redirect_url, environ)}),
         followup=followup_settings(doc.followup, data_dir=data_dir, deployment_name=d.name),
+        dashboard=dashboard_section(doc.dashboard, environ),
         vip_handles=frozenset(h.lstrip("@").lower() for h in doc.vip.handles),
         vip_page_ids=frozenset(doc.vip.page_ids),
         has_platform_secrets=need_platform_secrets,
@@ -336,6 +340,7 @@ def _checks(document: Mapping[str, Any], environ: Mapping[str, str], base_dir: P
         problems.append(f"notify.redirect_url: unknown placeholder(s) {', '.join(unknown)} (only {{officer}} is filled in)")
     data_dir_path = base_dir / data_dir_name if isinstance(data_dir_name, str) and data_dir_name else None
     problems += followup_checks(document, FOLLOWUP_PARSERS, data_dir_path)
+    problems += secret_problems(document, environ)
     return problems + _account_checks(document.get("accounts"), environ, need_secrets=need_secrets)
 
 
