@@ -31,7 +31,8 @@ RUN = [sys.executable, str(ROOT / "run.py")]
 
 def run_once(scenario: Path, database_url: str) -> dict[str, int]:
     done = subprocess.run(
-        [*RUN, "demo", "--once", "--scenario", str(scenario), "--database-url", database_url],
+        # storage only: no simulated follow-up days (tests/e2e/test_demo_followup.py runs those)
+        [*RUN, "demo", "--once", "--scenario", str(scenario), "--database-url", database_url, "--followup-hours", "0"],
         capture_output=True,
         text=True,
         timeout=600,
