@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_TOKEN = "sandbox-demo-token"
 WAVE = 500  # posts released between two polls in --once: below the 800 the X timeline keeps
 MAX_POLLS_PER_WAVE = 50
+MAX_STAGE_PASSES = 50
 DEFAULT_NOTIFICATIONS_FILE = ROOT / "var" / "demo-notifications.jsonl"
 DEFAULT_REPLIES_FILE = ROOT / "var" / "demo-replies.jsonl"
 DEFAULT_FOLLOWUP_HOURS = 72.0
@@ -250,7 +251,13 @@ def _run_once(bot: Bot, server: SandboxServer, engine: Engine, scenario_size: in
                 logger.warning("%s did not catch up within %d polls", account.platform.label, MAX_POLLS_PER_WAVE)
         if released == 0 and server.state.pending_count == 0:
             break
-    stage_counts = bot.run_stages()
+    stage_counts: dict[str, int] = {}
+    for _ in range(MAX_STAGE_PASSES):  # until a pass finds nothing to do (a stage may bound its run)
+        done = bot.run_stages()
+        for key, value in done.items():
+            stage_counts[key] = stage_counts.get(key, 0) + value
+        if not any(done.values()):
+            break
     with session_scope(engine) as session:
         mentions = session.execute(sa.select(sa.func.count()).select_from(Mention)).scalar_one()
         cases = session.execute(sa.select(sa.func.count()).select_from(Complaint)).scalar_one()

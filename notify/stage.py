@@ -1,6 +1,7 @@
 """The notification stage of the loop: drains due outbox messages through a :class:`Sender`.
 
-Each message is claimed (marked ``sending``) and committed before it is sent, then marked ``sent``
+Each send (one message, or one officer's digest) is claimed (marked ``sending``) and committed just before it
+is made, one at a time, then marked ``sent``
 or scheduled again with backoff; after ``max_attempts`` it is ``failed`` and the social-media desk
 gets a message saying so (a failed desk alert is only logged and audited, never alerted on again).
 See :mod:`notify.outbox` for what happens to a message interrupted by a crash mid-send. An officer in
@@ -33,7 +34,7 @@ from models.outbox import (
     mark_sent,
 )
 from models.tables import Complaint
-from notify.digest import MAX_DIGEST_MESSAGES, plan_sends
+from notify.digest import MAX_DIGEST_MESSAGES
 from notify.directory import Directory
 from notify.messages import desk_alert_message, digest_message
 from notify.sender import AppriseSender, Sender, scheme_of
@@ -58,40 +59,40 @@ class NotifyStage:
                 logger.warning("outbox %s (%s) was interrupted mid-send; not resent", message.id, message.purpose)
                 self._failed_for_good(session, message, "interrupted while sending", now)
                 counts["notify_failed"] += 1
-        while True:
-            with session_scope(engine) as session:  # committed before anything is sent
-                batch = claim_due(session, now=now, limit=self._settings.batch_size)
-                sends = plan_sends(batch, self._digest_every_min)
-                if len(batch) == self._settings.batch_size:
-                    self._claim_rest_of_digests(session, sends, now)
-            if not batch:
-                return counts
-            for send in sends:
-                is_sent, error = self._deliver(send)
-                with session_scope(engine) as session:
-                    for message in send:
-                        counts[self._record(session, message, is_sent, error, now)] += 1
+        for _ in range(self._settings.batch_size):  # the rest wait for the next run, a few seconds later
+            with session_scope(engine) as session:  # one send claimed and committed before it is made
+                send = self._claim_one_send(session, now)
+            if not send:
+                break
+            is_sent, error = self._deliver(send)
+            with session_scope(engine) as session:
+                for message in send:
+                    counts[self._record(session, message, is_sent, error, now)] += 1
+        return counts
 
     def _digest_every_min(self, officer_id: str) -> int:
         officer = self._org.officers.get(officer_id)
         return officer.digest_every_min if officer is not None else 0
 
-    def _claim_rest_of_digests(self, session: Session, sends: list[list[Claimed]], now: datetime) -> None:
-        """A full batch may have cut a digest short: its officer's other due messages join it now."""
-        for send in sends:
-            first = send[0]
-            every_min = self._digest_every_min(first.officer_id)
-            room = MAX_DIGEST_MESSAGES - len(send)
-            if room > 0 and is_digestible(purpose=first.purpose, priority=first.priority, every_min=every_min):
-                send += claim_due_for(
-                    session,
-                    officer_id=first.officer_id,
-                    channel_index=first.channel_index,
-                    purposes=DIGEST_PURPOSES,
-                    below_priority=EMERGENCY_PRIORITY,
-                    now=now,
-                    limit=room,
-                )
+    def _claim_one_send(self, session: Session, now: datetime) -> list[Claimed]:
+        """The next due message (highest priority first), and, when its officer takes digests, the rest of that
+        channel's due digest messages with it: one send. Claiming one send at a time means a crash leaves at
+        most this one ``sending``, never a whole batch that nobody will ever send."""
+        send = claim_due(session, now=now, limit=1)
+        if not send:
+            return []
+        first = send[0]
+        if is_digestible(purpose=first.purpose, priority=first.priority, every_min=self._digest_every_min(first.officer_id)):
+            send += claim_due_for(
+                session,
+                officer_id=first.officer_id,
+                channel_index=first.channel_index,
+                purposes=DIGEST_PURPOSES,
+                below_priority=EMERGENCY_PRIORITY,
+                now=now,
+                limit=MAX_DIGEST_MESSAGES - 1,
+            )
+        return send
 
     def _record(self, session: Session, message: Claimed, is_sent: bool, error: str, now: datetime) -> str:
         """Mark the message sent, or due again, or failed for good (the desk told); the count it adds to."""

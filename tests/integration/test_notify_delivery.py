@@ -254,3 +254,37 @@ def test_nothing_is_sent_twice_after_a_crash_mid_send(engine: Engine, http_recei
     assert "interrupted while sending" in alert["message"]
     officer_message = next(m for m in outbox(engine) if m.purpose == "assign")
     assert (officer_message.status, officer_message.last_error) == ("failed", INTERRUPTED)
+
+
+class CrashOnThirdSend(AppriseSender):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sends = 0
+
+    def send(self, url: str, subject: str, body: str) -> bool:
+        self.sends += 1
+        super().send(url, subject, body)
+        if self.sends == 3:
+            raise Crash
+        return True
+
+
+def test_a_crash_mid_notify_leaves_only_the_message_in_flight_unsent_and_the_rest_go_out(
+    engine: Engine, http_receiver: HttpReceiver
+) -> None:
+    """Issue 12: a crash right after the third send once wrote off a whole claimed batch, emergencies included."""
+    org = org_with_channels({"L1-A": [http_receiver.url("officer")], "DESK1": [http_receiver.url("desk")]})
+    for _ in range(6):
+        add_complaint(engine, emergency=True)
+    RouteStage(context(org)).run(engine, NOW)
+    mine = [m for m in outbox(engine) if m.officer_id == "L1-A"]
+    with pytest.raises(Crash):
+        NotifyStage(org, SETTINGS, sender=CrashOnThirdSend()).run(engine, NOW)
+    statuses = [m.status for m in outbox(engine) if m.officer_id == "L1-A"]
+    assert statuses.count("sending") == 1 and statuses.count("sent") == 2  # only the one in flight is unknown
+    assert statuses.count("pending") == len(mine) - 3
+
+    later = NotifyStage(org, SETTINGS, sender=AppriseSender()).run(engine, NOW + timedelta(seconds=121))
+    assert later["notify_failed"] == 1  # the one in flight: failed, the desk told, never sent twice
+    assert len(http_receiver.accepted("officer")) == len(mine)  # every other message reached the officer once
+    assert "interrupted while sending" in http_receiver.accepted("desk")[0]["message"]
