@@ -16,12 +16,14 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from filelock import FileLock
 from sqlalchemy.engine import Engine
 
 from assembly.database import check_database, open_database
 from assembly.errors import StartupError
 from assembly.followup import Followup, make_followup
 from assembly.settings import Settings
+from assembly.single import hold_single_bot
 from models.stage import Clock, Stage, utc_now
 from models.taxonomy import Layer
 from monitor.loop import PolledAccount, make_platform, register_accounts
@@ -51,6 +53,14 @@ class Assembly:
     stages: tuple[Stage, ...]
     accounts: tuple[PolledAccount, ...] = ()  # the platforms with their account rows (empty without a database)
     followup: Followup | None = None
+    lock: FileLock | None = None  # this process is the only bot on its SQLite file while it holds this
+
+    def close(self) -> None:
+        """Dispose of the engine and let another bot take the database."""
+        if self.engine is not None:
+            self.engine.dispose()
+        if self.lock is not None:
+            self.lock.release()
 
 
 def load_city(settings: Settings, environ: Mapping[str, str]) -> tuple[Jurisdictions, Organisation, tuple[Camera, ...]]:
@@ -98,11 +108,29 @@ def build(settings: Settings, environ: Mapping[str, str], *, start: bool = True,
         raise StartupError("config", ["the settings were loaded without platform secrets: no platform can be built"])
     jurisdictions, organisation, cameras = load_city(settings, environ)
     classifier = load_classifier(settings, jurisdictions)
-    engine: Engine | None = None
-    if start:
-        engine = open_database(settings.database_url)
-    else:
+    if not start:
         check_database(settings.database_url)
+        return _assemble(settings, None, None, jurisdictions, organisation, cameras, classifier, clock)
+    lock = hold_single_bot(settings.database_url)  # a second bot on one SQLite file is refused here
+    try:
+        engine = open_database(settings.database_url)
+        return _assemble(settings, engine, lock, jurisdictions, organisation, cameras, classifier, clock)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+
+
+def _assemble(
+    settings: Settings,
+    engine: Engine | None,
+    lock: FileLock | None,
+    jurisdictions: Jurisdictions,
+    organisation: Organisation,
+    cameras: tuple[Camera, ...],
+    classifier: Classifier,
+    clock: Clock,
+) -> Assembly:
     platforms = tuple(make_platform(account, settings.polling, clock) for account in settings.accounts)
     accounts = tuple(register_accounts(engine, platforms)) if engine is not None else ()
     followup = make_followup(settings, engine, organisation, {a.account_id: a.platform for a in accounts})
@@ -118,6 +146,7 @@ def build(settings: Settings, environ: Mapping[str, str], *, start: bool = True,
         (*first, *followup.stages, notify),  # notify last: what the tracker wrote goes out in the same cycle
         accounts,
         followup,
+        lock,
     )
 
 

@@ -155,7 +155,7 @@ def run_demo(
     except OSError as exc:
         server.stop()
         raise StartupError("demo", [f"cannot write the notifications file {notifications_file}: {exc.strerror}"]) from exc
-    engine: Engine | None = None
+    built: Assembly | None = None
     try:
         demo_settings = replace(
             settings,
@@ -164,7 +164,7 @@ def run_demo(
             notify=replace(settings.notify, redirect_url=receiver.officer_url),
             has_platform_secrets=True,
         )
-        assembly = build(demo_settings, environ, clock=clock if once else live)
+        assembly = built = build(demo_settings, environ, clock=clock if once else live)
         engine = assembly.engine
         assert engine is not None and assembly.followup is not None and assembly.followup.actions is not None
         bot = Bot(engine, assembly.accounts, assembly.stages, settings.polling, clock=clock if once else live)
@@ -201,8 +201,8 @@ def run_demo(
     finally:
         receiver.stop()
         server.stop()
-        if engine is not None:
-            engine.dispose()
+        if built is not None:
+            built.close()  # the engine, and the SQLite lock for the next bot
 
 
 def _serve_dashboard(settings: Settings, engine: Engine, assembly: Assembly) -> DashboardServer | None:
