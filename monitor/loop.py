@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar
@@ -95,7 +96,7 @@ class Bot:
 
     def poll(self, account: PolledAccount) -> PollOutcome:
         outcome = poll_account(
-            self.engine, account.platform, account.account_id, now=self.clock(), settings=self.polling
+            self.engine, account.platform, account.account_id, now=self.clock(), settings=self.polling, clock=self.clock
         )
         logger.info("%s", outcome.summary())
         return outcome
@@ -121,18 +122,48 @@ class Bot:
         return counts
 
     def run_forever(self, stop: threading.Event, *, stage_interval_s: float = 5.0) -> None:
-        """Poll every account on its interval and run the stages, until ``stop`` is set."""
+        """Poll every account on its interval and run the stages, until ``stop`` is set. Each account's poll
+        and each stage runs in a lane of its own (one worker thread), so a hung X request never delays
+        Facebook, the notifications or the replies; a lane whose last run is still going skips its turn."""
         scheduler = schedule.Scheduler()
+        lanes: list[Lane] = []
         for account in self.accounts:
-            job = guarded(f"poll {account.platform.label}", partial(self.poll, account))
+            lane = Lane(f"poll {account.platform.label}", guarded(f"poll {account.platform.label}", partial(self.poll, account)))
+            lanes.append(lane)
             # schedule annotates the interval as int, but seconds go into a timedelta: a float works
-            scheduler.every(self.polling.interval_s).seconds.do(job)  # type: ignore[arg-type]
-            job()  # first poll at start-up, not one interval later
+            scheduler.every(self.polling.interval_s).seconds.do(lane)  # type: ignore[arg-type]
+            lane()  # first poll at start-up, not one interval later
         for stage in self.stages:  # each stage its own job: one that raises does not hold up the others
             stage_job = guarded(stage.name, partial(self.run_stage, stage), partial(self.stage_failed, stage.name))
-            scheduler.every(stage_interval_s).seconds.do(stage_job)  # type: ignore[arg-type]
+            lanes.append(lane := Lane(stage.name, stage_job))
+            scheduler.every(stage_interval_s).seconds.do(lane)  # type: ignore[arg-type]
         logger.info("bot running: %d account(s), %d stage(s)", len(self.accounts), len(self.stages))
-        while not stop.is_set():
-            scheduler.run_pending()
-            stop.wait(min(1.0, max(0.05, scheduler.idle_seconds or 1.0)))
+        try:
+            while not stop.is_set():
+                scheduler.run_pending()
+                stop.wait(min(1.0, max(0.05, scheduler.idle_seconds or 1.0)))
+        finally:
+            for lane in lanes:
+                lane.close()
         logger.info("bot stopped")
+
+
+class Lane:
+    """One job's own worker thread: a turn that comes while the last run is still going is skipped (logged),
+    so a slow job never piles up runs of itself nor holds up any other job."""
+
+    def __init__(self, name: str, job: Callable[[], object]) -> None:
+        self.name = name
+        self._job = job
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name.replace(" ", "-")[:24])
+        self._running: Future[object] | None = None
+
+    def __call__(self) -> None:
+        if self._running is not None and not self._running.done():
+            logger.debug("%s: still running, this turn skipped", self.name)
+            return
+        self._running = self._executor.submit(self._job)
+
+    def close(self) -> None:
+        """Wait for the run in progress (a poll ends within its request timeout), start no other."""
+        self._executor.shutdown(wait=True, cancel_futures=True)

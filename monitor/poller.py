@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from models.db import session_scope
 from models.mentions import audit, claim_cursor, store_mentions
 from models.posts import FetchedMention
+from models.stage import Clock
 from models.tables import PollCursor
 from monitor.platform import (
     AuthFailed,
@@ -63,8 +64,16 @@ def backoff_s(failures: int, *, initial_s: float, max_s: float, rng: random.Rand
 
 
 def poll_account(
-    engine: Engine, platform: Platform, account_id: int, *, now: datetime, settings: PollingSettings
+    engine: Engine,
+    platform: Platform,
+    account_id: int,
+    *,
+    now: datetime,
+    settings: PollingSettings,
+    clock: Clock | None = None,
 ) -> PollOutcome:
+    """Poll one account once. ``clock`` reads the time of a failure: the backoff counts from when the request
+    failed (a timeout may come ``request_timeout_s`` after ``now``), not from when the poll began."""
     label = platform.label
     with session_scope(engine) as session:
         row = claim_cursor(session, account_id)
@@ -101,7 +110,7 @@ def poll_account(
             row.is_auth_failed = False
         else:
             row.resume = resume
-            next_attempt_at = _after_failure(row, error, now, settings)
+            next_attempt_at = _after_failure(row, error, clock() if clock else now, settings)
             audit(
                 session, "poll.failed", "account", account_id, at=now, error=str(error), error_kind=type(error).__name__
             )

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import threading
+import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -73,3 +76,40 @@ def test_a_failing_stage_is_on_the_audit_trail_for_the_health_page(tmp_path: Pat
     with session_scope(engine) as session:
         [event] = session.exec(select(AuditEvent).where(AuditEvent.kind == "stage.failed")).all()
     assert (event.entity, event.entity_id, event.at, event.detail) == ("stage", "classify", at, {"error": "RuntimeError"})
+
+
+def test_a_hung_poll_holds_up_neither_the_stages_nor_the_other_account() -> None:
+    """Issue 12: each X request that timed out used to hold up Facebook polling and every stage."""
+    from monitor.loop import PolledAccount
+
+    class Stub:
+        def __init__(self, label: str) -> None:
+            self.label = label
+
+    polled: list[str] = []
+    release = threading.Event()
+
+    class HungX(Bot):
+        def poll(self, account: PolledAccount) -> Any:
+            if account.platform.label == "x":
+                release.wait(20)  # a request hanging until its timeout
+            polled.append(account.platform.label)
+            return None
+
+    done, stop = threading.Event(), threading.Event()
+    notify = Counting("notify", done)
+    accounts = [PolledAccount(Stub("x"), 1), PolledAccount(Stub("facebook"), 2)]  # type: ignore[arg-type]
+    bot = HungX(sa.create_engine("sqlite://"), accounts, [notify], replace(make_polling(), interval_s=0.05))
+    worker = threading.Thread(target=bot.run_forever, args=(stop,), kwargs={"stage_interval_s": 0.05})
+    worker.start()
+    try:
+        assert done.wait(5), "the stages waited for the hung poll"
+        deadline = time.monotonic() + 5
+        while polled.count("facebook") < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert polled.count("facebook") >= 2 and "x" not in polled  # Facebook kept its turns, X still hangs
+    finally:
+        release.set()
+        stop.set()
+        worker.join(20)
+    assert not worker.is_alive()
