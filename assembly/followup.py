@@ -27,6 +27,7 @@ from monitor.followup.people import People
 from monitor.followup.replies import ReplySettings, ReplyStage
 from monitor.followup.stage import FollowupStage
 from monitor.platform import Platform
+from monitor.watch import WatchStage
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ def make_followup(
         FollowupStage(people, composer, actions),
         ReplyStage(platforms, replies, teller),
         EscalationStage(people, escalation, policy=settings.routing.policy.deadlines),
+        WatchStage(people, settings.watch),  # the desk told when the bot itself needs a person
     )
     return Followup(composer, actions, stages)
 

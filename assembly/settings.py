@@ -29,6 +29,7 @@ from models.deadlines import DeadlinePolicy
 from models.secret import Secret
 from monitor.followup.masking import MaskingPolicy
 from monitor.settings import Account, FacebookPage, PollingSettings, XAccount
+from monitor.watch import WatchSettings
 from notify.settings import REDIRECT_PLACEHOLDERS, NotifySettings
 from routing.rules import DEFAULT_AUTHORITIES, Deadlines, Policy
 
@@ -158,6 +159,13 @@ class _Notify(_Table):
     redirect_url: str | None = None
 
 
+class _Watch(_Table):
+    no_poll_min: Annotated[float, Field(gt=0)] = 15.0
+    stage_failures: Annotated[int, Field(ge=1)] = 3
+    stage_window_min: Annotated[float, Field(gt=0)] = 10.0
+    backlog_limit: Annotated[int, Field(ge=1)] = 500
+
+
 class _Document(_Table):
     deployment: _Deployment
     database: _Database = _Database()
@@ -171,6 +179,7 @@ class _Document(_Table):
     notify: _Notify = _Notify()
     followup: _Followup = _Followup()
     dashboard: _Dashboard = _Dashboard()
+    watch: _Watch = _Watch()
 
 
 # ---- what the stages get --------------------------------------------------------------------------------
@@ -208,6 +217,7 @@ class Settings:
     notify: NotifySettings
     followup: FollowupSettings
     dashboard: DashboardSection
+    watch: WatchSettings
     vip_handles: frozenset[str] = frozenset()
     vip_page_ids: frozenset[str] = frozenset()
     has_platform_secrets: bool = True  # False: loaded for a command that never calls a platform
@@ -289,6 +299,7 @@ def parse_settings(
         notify=NotifySettings(**{**doc.notify.model_dump(), "redirect_url": _redirect(doc.notify.redirect_url, environ)}),
         followup=followup_settings(doc.followup, data_dir=data_dir, deployment_name=d.name),
         dashboard=dashboard_section(doc.dashboard, environ),
+        watch=WatchSettings(**doc.watch.model_dump()),
         vip_handles=frozenset(h.lstrip("@").lower() for h in doc.vip.handles),
         vip_page_ids=frozenset(doc.vip.page_ids),
         has_platform_secrets=need_platform_secrets,
