@@ -5,12 +5,13 @@ new ──route──▶ assigned ──acknowledge──▶ acknowledged ──
       ╰──────▶ desk / referral / closed (by the rules)          ▲                       │
 reopen_requested ◀──reopen (the citizen within N days, or the desk / a supervisor)───────╯
 any open case ──reassign──▶ assigned · ──merge──▶ merged · ──reject──▶ rejected (spam, with a reason)
+any open case or referral ──correct (category or place, by the desk)──▶ new: routing places it again
 ```
 
 :func:`transition` takes the case, the action, the actor and ``now`` and returns the transition to write
 on the audit trail, or raises :class:`IllegalTransition` saying why not: an officer acknowledges and acts
 only on a case they hold; the desk, a supervisor above the case's station and the commissioner reassign,
-merge, reject, close and reopen; the citizen's next post reopens a case closed less than N days ago.
+merge, reject, correct, close and reopen; the citizen's next post reopens a case closed less than N days ago.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class ActionKind(StrEnum):
     REQUEST_REASSIGNMENT = "request_reassignment"
     MERGE = "merge"
     REJECT = "reject"
+    CORRECT = "correct"  # the desk puts the category or the place right; the case is routed again
 
 
 class Relation(StrEnum):
@@ -73,6 +75,7 @@ _FROM: dict[ActionKind, frozenset[Status]] = {
     ActionKind.REQUEST_REASSIGNMENT: HELD,
     ActionKind.MERGE: frozenset({*OPEN, Status.REFERRAL, Status.ACTION_TAKEN}),
     ActionKind.REJECT: frozenset({*OPEN, Status.REFERRAL}),
+    ActionKind.CORRECT: frozenset({*OPEN, Status.REFERRAL}),
 }
 _TO: dict[ActionKind, Status | None] = {  # None: the status does not change
     ActionKind.ACKNOWLEDGE: Status.ACKNOWLEDGED,
@@ -83,6 +86,7 @@ _TO: dict[ActionKind, Status | None] = {  # None: the status does not change
     ActionKind.REQUEST_REASSIGNMENT: None,
     ActionKind.MERGE: Status.MERGED,
     ActionKind.REJECT: Status.REJECTED,
+    ActionKind.CORRECT: Status.NEW,
 }
 _WHO: dict[ActionKind, frozenset[Relation]] = {
     ActionKind.ACKNOWLEDGE: frozenset({Relation.ASSIGNEE}),
@@ -93,6 +97,7 @@ _WHO: dict[ActionKind, frozenset[Relation]] = {
     ActionKind.REQUEST_REASSIGNMENT: frozenset({Relation.ASSIGNEE}),
     ActionKind.MERGE: MANAGERS,
     ActionKind.REJECT: MANAGERS,
+    ActionKind.CORRECT: MANAGERS,
 }
 
 
@@ -196,6 +201,7 @@ def _done(kind: ActionKind) -> str:
         ActionKind.REQUEST_REASSIGNMENT: "handed back for reassignment",
         ActionKind.MERGE: "merged",
         ActionKind.REJECT: "rejected",
+        ActionKind.CORRECT: "corrected",
     }[kind]
 
 

@@ -24,6 +24,7 @@ STRANGER = Actor("BCP0200", frozenset())
 DESK = Actor("BCP0002", frozenset({Relation.DESK}))
 SUPERVISOR = Actor("BCP0004", frozenset({Relation.SUPERVISOR}))
 CITIZEN = Actor("citizen:x:123", frozenset({Relation.CITIZEN}))
+COMMISSIONER = Actor("BCP0001", frozenset({Relation.COMMISSIONER}))
 
 
 def case(status: Status, closed_at: datetime | None = None) -> CaseState:
@@ -45,6 +46,12 @@ def case(status: Status, closed_at: datetime | None = None) -> CaseState:
         (Status.ASSIGNED, Action(ActionKind.REQUEST_REASSIGNMENT), ASSIGNEE, Status.ASSIGNED),
         (Status.DESK, Action(ActionKind.MERGE, into_docket="BLR-2026-000002"), DESK, Status.MERGED),
         (Status.DESK, Action(ActionKind.REJECT, reason="spam"), DESK, Status.REJECTED),
+        (Status.DESK, Action(ActionKind.CORRECT), DESK, Status.NEW),
+        (Status.NEW, Action(ActionKind.CORRECT), DESK, Status.NEW),
+        (Status.ASSIGNED, Action(ActionKind.CORRECT), DESK, Status.NEW),
+        (Status.ACKNOWLEDGED, Action(ActionKind.CORRECT), SUPERVISOR, Status.NEW),
+        (Status.REOPEN_REQUESTED, Action(ActionKind.CORRECT), COMMISSIONER, Status.NEW),
+        (Status.REFERRAL, Action(ActionKind.CORRECT), DESK, Status.NEW),
     ],
 )
 def test_an_allowed_action_moves_the_case(status: Status, action: Action, actor: Actor, to: Status) -> None:
@@ -70,6 +77,13 @@ def test_an_allowed_action_moves_the_case(status: Status, action: Action, actor:
         (Status.REJECTED, Action(ActionKind.REASSIGN, to_officer="BCP0100"), DESK, "is rejected"),
         (Status.DESK, Action(ActionKind.REASSIGN), DESK, "needs the officer"),
         (Status.ASSIGNED, Action(ActionKind.REOPEN), CITIZEN, "cannot be reopened"),
+        (Status.ASSIGNED, Action(ActionKind.CORRECT), ASSIGNEE, "correct is for: commissioner, desk, supervisor"),
+        (Status.DESK, Action(ActionKind.CORRECT), CITIZEN, "correct is for"),
+        (Status.DESK, Action(ActionKind.CORRECT), Actor.bot(), "correct is for"),
+        (Status.CLOSED, Action(ActionKind.CORRECT), DESK, "is closed: it cannot be corrected now"),
+        (Status.REJECTED, Action(ActionKind.CORRECT), DESK, "is rejected"),
+        (Status.MERGED, Action(ActionKind.CORRECT), COMMISSIONER, "is merged"),
+        (Status.ACTION_TAKEN, Action(ActionKind.CORRECT), DESK, "is action taken"),
     ],
 )
 def test_an_illegal_action_is_refused_saying_why(status: Status, action: Action, actor: Actor, says: str) -> None:
@@ -95,3 +109,11 @@ def test_the_buttons_follow_the_rules() -> None:
     ]
     assert allowed_actions(case(Status.ASSIGNED), STRANGER) == []
     assert ActionKind.REJECT in allowed_actions(case(Status.DESK), DESK)
+
+
+@pytest.mark.parametrize("status", list(Status))
+def test_the_desk_corrects_every_open_case_and_no_finished_one(status: Status) -> None:
+    """A correction sends the case back to routing; a case that is over (or whose action is reported) stays."""
+    may = ActionKind.CORRECT in allowed_actions(case(status), DESK)
+    assert may == (status not in {Status.CLOSED, Status.REJECTED, Status.MERGED, Status.ACTION_TAKEN})
+    assert ActionKind.CORRECT not in allowed_actions(case(status), ASSIGNEE)
