@@ -5,8 +5,10 @@ chain of units (which stations are under a supervisor's unit) and the clock."""
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,7 +18,10 @@ from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dashboard.access import UnitsUnder
+from dashboard.actions import CaseActionsLike
 from dashboard.auth import Authenticator
+from dashboard.case_pages import CasePages, case_routes
+from dashboard.links import DEFAULT_MAX_AGE, link_routes
 from dashboard.pages import page_routes
 from dashboard.security import CsrfGuard, FetchSiteGuard, SecurityHeaders
 from dashboard.sessions import SessionStore
@@ -42,9 +47,14 @@ def create_app(
     settings: DashboardSettings | None = None,
     units_under: UnitsUnder = only_itself,
     clock: Clock = utc_now,
+    actions: CaseActionsLike | None = None,
+    timezone: ZoneInfo | None = None,
+    link_max_age: timedelta = DEFAULT_MAX_AGE,
 ) -> FastAPI:
-    """The dashboard on ``engine`` (migrated). ``secret_key`` signs the CSRF tokens: every process that
-    serves the same dashboard must get the same one, or a form rendered by one is refused by another."""
+    """The dashboard on ``engine`` (migrated). ``secret_key`` signs the CSRF tokens and the links in officers'
+    messages: every process that serves the same dashboard must get the same one, or a form rendered by one
+    is refused by another. ``actions`` are the officer actions (None: cases are shown without buttons);
+    ``timezone`` is the deployment's, for deadlines (None: UTC); a signed link works for ``link_max_age``."""
     if len(secret_key.reveal()) < MIN_SECRET_LENGTH:
         raise ValueError(f"the dashboard's secret key must be at least {MIN_SECRET_LENGTH} characters")
     settings = settings or DashboardSettings()
@@ -63,6 +73,9 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(signin_routes(web))
     app.include_router(page_routes(web))
+    cases = CasePages(web, actions, timezone or ZoneInfo("UTC"))
+    app.include_router(case_routes(web, cases, secret_key=secret_key))
+    app.include_router(link_routes(web, cases, secret_key=secret_key, actions=actions, max_age=link_max_age))
 
     @app.exception_handler(SignInRequired)
     def sign_in_first(request: Request, exc: SignInRequired) -> Response:

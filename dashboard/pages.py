@@ -1,7 +1,8 @@
-"""The signed-in pages: leaderboard, queue, triage, a case, health (and /health.json for monitoring).
+"""The signed-in pages: leaderboard, triage, health (and /health.json for monitoring); the queue and a
+case are in ``case_pages.py``.
 
 Until the follow-up tracker's measures land, the leaderboard counts the cases each station has by status;
-the queue and triage list the cases the viewer may see. A case the viewer may not see is a 404, the same
+triage lists the cases the viewer may see. A case the viewer may not see is a 404, the same
 answer as a docket that does not exist, so a URL tells nobody which dockets are real.
 """
 
@@ -11,10 +12,10 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from dashboard.access import is_held_by, landing, may_see, stations_of
+from dashboard.access import landing, may_see, stations_of
 from dashboard.health import read_health
 from dashboard.sessions import Viewer
 from dashboard.web import Web
@@ -44,28 +45,11 @@ def page_routes(web: Web) -> APIRouter:
         cases = visible_cases(viewer)
         return web.render(request, "leaderboard.html", {"rows": station_counts(cases), "total": len(cases)})
 
-    @router.get("/queue")
-    def queue(request: Request) -> Response:
-        viewer = web.require(request, "/queue")
-        cases = [c for c in visible_cases(viewer) if c["status"] not in DONE]
-        if viewer.role == "officer":
-            cases = [c for c in cases if is_held_by(viewer, c)]
-        cases.sort(key=lambda c: (act_by(c) or "9999", c["created_at"]))
-        return web.render(request, "queue.html", {"cases": cases, "act_by": act_by})
-
     @router.get("/triage")
     def triage(request: Request) -> Response:
         viewer = web.require(request, "/triage")
         cases = [(c, reasons) for c in visible_cases(viewer) if (reasons := triage_reasons(c))]
         return web.render(request, "triage.html", {"cases": cases})
-
-    @router.get("/cases/{docket}")
-    def case(request: Request, docket: str) -> Response:
-        viewer = web.require(request)
-        found = next((c for c in visible_cases(viewer) if c["docket"] == docket), None)
-        if found is None:
-            raise HTTPException(404, "No such case.")
-        return web.render(request, "case.html", {"case": found, "is_mine": is_held_by(viewer, found)})
 
     @router.get("/health")
     def health_page(request: Request) -> Response:
@@ -81,14 +65,6 @@ def page_routes(web: Web) -> APIRouter:
         return JSONResponse(health.public())
 
     return router
-
-
-def act_by(case: Mapping[str, Any]) -> str | None:
-    """The earliest action deadline among the case's open assignee assignments (ISO text sorts as time)."""
-    due = [
-        a["act_by"] for a in case["assignments"] if a["role"] == "assignee" and a["status"] == "open" and a["act_by"]
-    ]
-    return min(due) if due else None
 
 
 def station_counts(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:

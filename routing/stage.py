@@ -52,9 +52,16 @@ class RoutingContext:
     max_cameras: int = 5
     batch_size: int = 200
     place_station: PlaceStation | None = None  # for an emergency in a category no station acts on; None: the desk
+    # (docket, officer id) → the link in the message to the officer who holds the case (the dashboard's
+    # signed link, handed in by the assembly); None: the plain case page
+    case_link: Callable[[str, str], str] | None = None
 
     def case_url(self, docket: str) -> str:
         return f"{self.dashboard_base_url.rstrip('/')}/cases/{docket}"
+
+    def link_for(self, docket: str, officer_id: str) -> str:
+        """The case's address in the message to ``officer_id``."""
+        return self.case_link(docket, officer_id) if self.case_link is not None else self.case_url(docket)
 
 
 class RouteStage:
@@ -184,6 +191,8 @@ class RouteStage:
     ) -> list[Intent]:
         """One message per channel of the recipient; held to the digest window's end if they want digests."""
         officer = self._ctx.org.officers[r.officer_id]
+        if r.role == "assignee":  # the holder's own link (copies and the desk get the case page)
+            summary = replace(summary, case_url=self._ctx.link_for(summary.docket, officer.id))
         role = "reassign" if purpose == "reassign" else r.role
         subject, body = assignment_message(
             summary, role=role, officer_name=f"{officer.rank} {officer.name}", tz=self._ctx.org.tz

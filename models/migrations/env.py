@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import models.followup  # noqa: F401  (registers the follow-up tables)
+import models.links  # noqa: F401  (registers the signed links' single use)
 import models.routing  # noqa: F401  (registers the routing tables)
 import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 import models.users  # noqa: F401  (registers the dashboard's accounts and sessions)
