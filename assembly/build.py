@@ -10,7 +10,7 @@ problem the bot would meet at start-up: people, roster, camera and jurisdiction 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -150,6 +150,17 @@ def _assemble(
     )
 
 
+def signed_links(settings: Settings, clock: Clock = utc_now) -> Callable[[str, str], str] | None:
+    """docket, officer → a one-use signed link to the case for the officer's message (no password needed);
+    None without the dashboard's secret (messages then carry the plain case address)."""
+    from dashboard.links import link_for
+
+    key, base_url = settings.dashboard.secret_key, settings.notify.dashboard_base_url
+    if key is None:
+        return None
+    return lambda docket, officer_id: link_for(key, base_url, docket, officer_id, now=clock())
+
+
 def make_stages(
     settings: Settings,
     classifier: Classifier,
@@ -176,6 +187,7 @@ def make_stages(
         r.batch_size,
         # an emergency filed under a category no station acts on goes to the station of its place
         place_station=partial(jurisdictions.station_at, layer=Layer.LAW_ORDER),
+        case_link=signed_links(settings),
     )
     logger.info(
         "routing: %d officers, %d cameras, desk %s", len(organisation.officers), len(cameras), organisation.desk_unit

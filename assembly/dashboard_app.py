@@ -53,4 +53,6 @@ def make_dashboard(
         settings=settings.dashboard.web,
         units_under=units_under(organisation),
         clock=clock,
+        actions=actions,
+        timezone=settings.tz,
     )

@@ -162,6 +162,8 @@ def run_demo(
             accounts=tuple(on_sandbox(a, server.url) for a in settings.accounts),
             database_url=url,
             notify=replace(settings.notify, redirect_url=receiver.officer_url),
+            # a fresh secret for the demo's dashboard: its forms and the officers' signed links
+            dashboard=replace(settings.dashboard, secret_key=settings.dashboard.secret_key or Secret(demo_secret())),
             has_platform_secrets=True,
         )
         assembly = built = build(demo_settings, environ, clock=clock if once else live)
@@ -210,8 +212,7 @@ def _serve_dashboard(settings: Settings, engine: Engine, assembly: Assembly) -> 
     a warning) when its port is taken: the bot runs on."""
     accounts = sample_accounts(engine, assembly.organisation, datetime.now(UTC))
     app = make_dashboard(
-        settings, engine, assembly.organisation, secret_key=Secret(demo_secret()),
-        actions=assembly.followup.actions if assembly.followup else None,
+        settings, engine, assembly.organisation, actions=assembly.followup.actions if assembly.followup else None
     )
     try:
         web = DashboardServer(app, settings.dashboard.host, settings.dashboard.port).start()
