@@ -7,6 +7,10 @@ from, and its side of the split) and reports the agreement. The split is a pure 
 with links, handles, digits and punctuation removed, so retweets and near-copies of one post fall on the same
 side; the held-out side is never trained on.
 
+``data/real/corrections.jsonl`` (written by ``run.py corrections export`` from a deployment's database) holds
+the desk's corrections: real posts labelled by a person at the desk, source ``desk-correction``, trained on
+when the file is there and never held out (:func:`load_corrections`).
+
     python -m classifiers.real_corpus        # rebuild data/real/posts.jsonl and print the agreement
 """
 
@@ -25,6 +29,8 @@ from classifiers.corpus import CorpusPost
 from models.taxonomy import Category
 
 REAL_DIR = Path(__file__).resolve().parent.parent / "data" / "real"
+CORRECTIONS_JSONL = REAL_DIR / "corrections.jsonl"
+CORRECTION_SOURCE = "desk-correction"
 HELDOUT_PERCENT = 30
 FLAGS = ("emergency", "misconduct")
 LANGS = frozenset({"en", "hinglish", "hi", "kn", "kanglish", "other"})
@@ -176,6 +182,35 @@ def load_real_posts(path: Path = REAL_DIR / "posts.jsonl") -> tuple[list[CorpusP
         )
         (heldout if row["split"] == "heldout" else train).append(post)
     return train, heldout
+
+
+def load_corrections(path: Path = CORRECTIONS_JSONL) -> list[CorpusPost]:
+    """The desk's corrections as real training posts (style ``real_desk``, source ``real:{id}``), in the file's
+    order; none when the file is absent. A line that is not a correction is a RealCorpusError."""
+    if not path.is_file():
+        return []
+    posts = []
+    for row in read_jsonl(path):
+        text = row.get("text")
+        if row.get("source") != CORRECTION_SOURCE or not isinstance(text, str) or not text.strip():
+            raise RealCorpusError(f"{path}: {row['id']}: not a desk correction with its post's text")
+        if row.get("category") not in Category.__members__.values():
+            raise RealCorpusError(f"{path}: {row['id']}: unknown category {row.get('category')!r}")
+        if any(not isinstance(row.get(flag), bool) for flag in FLAGS):
+            raise RealCorpusError(f"{path}: {row['id']}: emergency and misconduct must be true or false")
+        place = row.get("place")
+        posts.append(
+            CorpusPost(
+                text,
+                Category(row["category"]),
+                row["emergency"],
+                "real_desk",
+                place if isinstance(place, str) and place.strip() else None,
+                f"real:{row['id']}",
+                is_misconduct=bool(row["misconduct"] or row["category"] == Category.OFFICER_MISCONDUCT),
+            )
+        )
+    return posts
 
 
 def write_posts(posts: Sequence[Mapping[str, Any]], path: Path) -> None:

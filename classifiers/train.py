@@ -8,7 +8,9 @@ the train side to calibrate the category model (temperature) and choose the emer
 the final models on the whole train side and write everything under the output folder.
 
 The training data: the authored corpus's train split, the real corpus's train split (``data/real/``) and
-a sample of the civic reports; the category temperature is fitted on the real posts. ``run.py train`` runs
+a sample of the civic reports, and the desk's corrections when ``data/real/corrections.jsonl`` is there (real
+posts, source ``desk-correction``; one that repeats a post of the real corpus or of the authored held-out split
+is left out, so nothing held out is ever trained on); the category temperature is fitted on the real posts. ``run.py train`` runs
 :func:`classifiers.retrain.retrain`, which trains into a folder of its own and compares before replacing.
 """
 
@@ -31,9 +33,10 @@ from threadpoolctl import threadpool_limits
 
 from classifiers.category import LinearModel, fit_linear, fit_temperature
 from classifiers.corpus import CorpusPost, load_civic_reports, load_corpus, split_corpus
+from classifiers.corpus import split_key as corpus_split_key
 from classifiers.features import FeatureConfig, FeatureSpace, Glossary, StaticEmbedder, normalise
 from classifiers.flags import Cue, EmergencyRule, accuses_police, emergency_cue
-from classifiers.real_corpus import load_real_posts
+from classifiers.real_corpus import CORRECTION_SOURCE, RealCorpusError, load_corrections, load_real_posts
 from classifiers.real_corpus import split_key as real_split_key
 from models.taxonomy import Category
 
@@ -43,6 +46,7 @@ STATIC_MODEL_DIR = "static_minilm"
 GLOSSARY_TSV = Path(__file__).resolve().parent / "artifacts" / "glossary.tsv"
 DEFAULT_CIVIC_CSV = Path(__file__).resolve().parents[1] / "data" / "training" / "bengaluru_civic_reports.csv"
 DEFAULT_REAL_POSTS = Path(__file__).resolve().parents[1] / "data" / "real" / "posts.jsonl"
+DEFAULT_CORRECTIONS = DEFAULT_REAL_POSTS.with_name("corrections.jsonl")  # read when present
 TRAINED_FILES = (
     "features.json",
     "features_idf.npz",
@@ -91,6 +95,9 @@ class TrainReport:
     cv_real_macro_f1: float = 0.0
     cv_misconduct_f1: float = 0.0
     misconduct_threshold: float = 0.5
+    n_desk_corrections: int = 0
+    n_desk_left_out: int = 0  # corrections repeating a post of the real corpus or the authored held-out split
+    corrections_file: str | None = None
 
     def format(self) -> str:
         sizes = ", ".join(f"{name} {size / 1e6:.2f} MB" for name, size in sorted(self.artifact_bytes.items()))
@@ -99,6 +106,12 @@ class TrainReport:
                 f"authored corpus {self.n_corpus} posts: train {self.n_train}, held out {self.n_heldout} "
                 f"(never trained on); real posts trained on: {self.n_real_train} (the real held-out split never)",
                 f"auxiliary rows of the civic-reports CSV: {self.n_auxiliary} from {self.civic_csv or 'none'}",
+                f"desk corrections trained on (source {CORRECTION_SOURCE}): {self.n_desk_corrections}"
+                + (
+                    f" from {self.corrections_file}, {self.n_desk_left_out} left out (already in the corpus)"
+                    if self.corrections_file
+                    else " (no corrections file)"
+                ),
                 f"features: {self.n_features}",
                 f"cross-validation on train: category macro-F1 {self.cv_macro_f1:.3f} authored, "
                 f"{self.cv_real_macro_f1:.3f} real; emergency F1 {self.cv_emergency_f1:.3f}; "
@@ -123,13 +136,18 @@ class TrainingRefused(ValueError):
 
 
 def check_inputs(
-    corpus_dir: Path, civic_csv: Path | None, glossary_tsv: Path, static_dir: Path, real_posts: Path | None = None
+    corpus_dir: Path,
+    civic_csv: Path | None,
+    glossary_tsv: Path,
+    static_dir: Path,
+    real_posts: Path | None = None,
+    corrections: Path | None = None,
 ) -> None:
     """Every input training reads is there, or one :class:`TrainingRefused` naming each missing one.
 
     ``civic_csv=None`` trains on the corpus alone, on purpose (a test's tiny corpus); a path that does not
     exist is an error, not a reason to train on less. A missing static embedding is rebuilt, which needs
-    the 'train' extra."""
+    the 'train' extra. ``corrections`` may be absent (no corrections yet); when there it must read."""
     problems = []
     if not corpus_dir.is_dir() or not any(corpus_dir.glob("*.jsonl")):
         problems.append(f"{corpus_dir}: no *.jsonl corpus files")
@@ -140,6 +158,11 @@ def check_inputs(
         )
     if real_posts is not None and not real_posts.is_file():
         problems.append(f"{real_posts}: the real corpus is missing (python -m classifiers.real_corpus builds it)")
+    if corrections is not None:
+        try:
+            load_corrections(corrections)
+        except (RealCorpusError, OSError) as exc:
+            problems.append(f"the desk's corrections cannot be read: {exc} (run.py corrections export rewrites it)")
     if not glossary_tsv.is_file():
         problems.append(f"{glossary_tsv}: the glossary is missing")
     if not (static_dir / "model.safetensors").is_file():
@@ -316,18 +339,20 @@ def train(
     civic_csv: Path | None = DEFAULT_CIVIC_CSV,
     real_posts: Path | None = DEFAULT_REAL_POSTS,
     config: TrainConfig | None = None,
+    corrections: Path | None = DEFAULT_CORRECTIONS,
 ) -> TrainReport:
     """Train and write the artifacts under ``artifacts_dir`` (overwriting what is there:
     :func:`classifiers.retrain.retrain` is the careful way to rebuild the committed model). ``real_posts=None``
-    trains without the real corpus, on purpose (a test's tiny corpus).
+    trains without the real corpus, on purpose (a test's tiny corpus); ``corrections``, the desk's corrections,
+    are read when the file is there (``None``: never).
 
     BLAS runs on one thread: the multinomial fit's sums then come in the same order on any number of
     cores (with 1, 2, 3 or 4 threads the category weights differ in the last float16 bit), and it is no
     slower here."""
     config = config or TrainConfig()
-    check_inputs(corpus_dir, civic_csv, GLOSSARY_TSV, artifacts_dir / STATIC_MODEL_DIR, real_posts)
+    check_inputs(corpus_dir, civic_csv, GLOSSARY_TSV, artifacts_dir / STATIC_MODEL_DIR, real_posts, corrections)
     with threadpool_limits(limits=1):
-        return _train(corpus_dir, artifacts_dir, seed, civic_csv, real_posts, config)
+        return _train(corpus_dir, artifacts_dir, seed, civic_csv, real_posts, config, corrections)
 
 
 def _train(
@@ -337,6 +362,7 @@ def _train(
     civic_csv: Path | None,
     real_posts: Path | None,
     config: TrainConfig,
+    corrections: Path | None = None,
 ) -> TrainReport:
     static_dir = artifacts_dir / STATIC_MODEL_DIR
     started = time.perf_counter()
@@ -347,7 +373,9 @@ def _train(
     if real_posts is not None:
         real_train, real_heldout = load_real_posts(real_posts)
         real_keys = {real_split_key(p.text) for p in [*real_train, *real_heldout]}
-    train_posts = [*split.train, *real_train]
+    corrected = load_corrections(corrections) if corrections is not None else []
+    desk = desk_examples(corrected, real_keys, {corpus_split_key(p.text) for p in split.heldout})
+    train_posts = [*split.train, *real_train, *desk]
     weights = np.array([config.real_weight if p.is_real else 1.0 for p in train_posts])
     aux_posts: list[CorpusPost] = []
     if civic_csv is not None:
@@ -355,9 +383,10 @@ def _train(
         # a civic report that is also in the real corpus is left out: it may be held out there
         aux_posts = [p for p in load_civic_reports(civic_csv, wanted, seed=seed) if real_split_key(p.text) not in real_keys]
     logger.info(
-        "training on %d authored + %d real posts + %d civic-reports rows",
+        "training on %d authored + %d real posts + %d desk corrections + %d civic-reports rows",
         len(split.train),
         len(real_train),
+        len(desk),
         len(aux_posts),
     )
 
@@ -424,6 +453,15 @@ def _train(
         "cv_emergency_f1": round(cv_emergency_f1, 4),
         "cv_misconduct_f1": round(cv_misconduct_f1, 4),
     }
+    if corrected:  # only then: without corrections the manifest is the committed model's, byte for byte
+        assert corrections is not None
+        manifest["desk_corrections"] = {
+            "source": CORRECTION_SOURCE,
+            "file": corrections.name,
+            "n": len(desk),
+            "left_out": len(corrected) - len(desk),
+            "digest": _digest(desk),
+        }
     (artifacts_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     sizes = {
         str(path.relative_to(artifacts_dir)): path.stat().st_size
@@ -447,4 +485,23 @@ def _train(
         cv_real_macro_f1=cv_real_macro_f1,
         cv_misconduct_f1=cv_misconduct_f1,
         misconduct_threshold=misconduct_threshold,
+        n_desk_corrections=len(desk),
+        n_desk_left_out=len(corrected) - len(desk),
+        corrections_file=str(corrections) if corrections is not None and corrections.is_file() else None,
     )
+
+
+def desk_examples(
+    corrected: list[CorpusPost], real_keys: set[str], authored_heldout_keys: set[str]
+) -> list[CorpusPost]:
+    """The corrections to train on: not a post the real corpus labels already (it may be held out there), not a
+    post of the authored held-out split, and each text once (the first)."""
+    kept: list[CorpusPost] = []
+    seen = set(real_keys)
+    for post in corrected:
+        key = real_split_key(post.text)
+        if key in seen or corpus_split_key(post.text) in authored_heldout_keys:
+            continue
+        seen.add(key)
+        kept.append(post)
+    return kept

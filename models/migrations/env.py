@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
+import models.corrections  # noqa: F401  (registers the desk's corrections)
 import models.followup  # noqa: F401  (registers the follow-up tables)
 import models.links  # noqa: F401  (registers the signed links' single use)
 import models.routing  # noqa: F401  (registers the routing tables)

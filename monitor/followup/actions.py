@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from models.corrections import Correction, Relocate, first_post, record_correction
 from models.db import session_scope
 from models.deadlines import DeadlinePolicy
 from models.lifecycle import (
@@ -33,6 +34,7 @@ from models.lifecycle import (
 )
 from models.routing import Assignment
 from models.tables import AuditEvent, Complaint, Mention
+from models.taxonomy import Category, layer_for
 from monitor.followup.compose import ReplyComposer, reporters
 from monitor.followup.notices import desk_ids, supervisor_of, tell
 from monitor.followup.people import People
@@ -59,13 +61,17 @@ class CaseActions:
         dashboard_base_url: str = "",
         reopen_window: timedelta = DEFAULT_REOPEN_WINDOW,
         deadlines: DeadlinePolicy | None = None,
+        relocate: Relocate | None = None,
     ) -> None:
+        """``relocate``: finds a place the desk names and its station for a category (without it, only the
+        category can be corrected)."""
         self._engine = engine
         self._people = people
         self._composer = composer
         self._base_url = dashboard_base_url.rstrip("/")
         self.reopen_window = reopen_window
         self._deadlines = deadlines or DeadlinePolicy()
+        self._relocate = relocate
 
     # -- what an officer sees before acting ---------------------------------------------------------
     def preview_note(self, note: str) -> str:
@@ -240,6 +246,89 @@ class CaseActions:
             _end_open(session, _id(complaint), now, status="closed")
             return Outcome(self._write(session, complaint, moved))
 
+    def correct(
+        self, docket: str, *, officer_id: str, category: str | None, place: str | None, now: datetime
+    ) -> Outcome:
+        """Put the category or the place right (or confirm an unsure case as it is): the case's open assignments
+        end, it goes back to ``new`` with the desk's category (confidence 1) and the station of that category
+        at the place, and routing places it again on its next cycle (same docket). The correction is kept as a
+        labelled example for training. An unknown category or place, or nothing that changes, is refused."""
+        with session_scope(self._engine) as session:
+            complaint, actor = self._open(session, docket, officer_id)
+            moved = transition(_state(complaint), Action(ActionKind.CORRECT), actor, now)
+            named = " ".join((place or "").split()) or None
+            if named is None and not (category or "").strip():
+                raise IllegalTransition(f"{docket}: nothing to correct; choose the category or name the place")
+            new_category = (category or "").strip() or complaint.category
+            if new_category not in Category.__members__.values():
+                raise IllegalTransition(f"{docket}: unknown category {new_category!r}")
+            before = _where(complaint)
+            if named is not None:
+                placed = self._relocate(new_category, named) if self._relocate is not None else None
+                if placed is None:
+                    raise IllegalTransition(f"{docket}: unknown place {named!r}; name a locality, road or landmark")
+                complaint.place_name, complaint.place_lat, complaint.place_lon = placed.name, placed.lat, placed.lon
+                complaint.station_id = placed.station_id
+            else:
+                complaint.station_id = self._station_after(complaint, new_category)
+            complaint.category = new_category
+            complaint.confidence = 1.0  # a person decided: routing must not send it back to the desk as unsure
+            complaint.is_misconduct = complaint.is_misconduct or new_category == Category.OFFICER_MISCONDUCT
+            after = _where(complaint)
+            if after == before:  # an unsure case confirmed as it is does change: its confidence becomes 1
+                raise IllegalTransition(f"{docket}: that is what the case already says")
+            old = _holder(session, complaint)
+            _end_open(session, _id(complaint), now, status="moved")
+            post = first_post(session, _id(complaint))
+            record_correction(
+                session,
+                Correction(
+                    complaint_id=_id(complaint),
+                    docket=complaint.docket,
+                    mention_id=post.id if post is not None else None,
+                    platform=post.platform if post is not None else None,
+                    external_id=post.external_id if post is not None else None,
+                    text=post.text if post is not None else "",
+                    old_category=str(before["category"]),
+                    new_category=complaint.category,
+                    old_place=before["place"],
+                    new_place=complaint.place_name,
+                    old_station=before["station"],
+                    new_station=complaint.station_id,
+                    is_emergency=complaint.is_emergency,
+                    is_misconduct=complaint.is_misconduct,
+                    officer_id=officer_id,
+                    at=now,
+                ),
+            )
+            told: list[str] = []
+            if old is not None and old.officer_id and old.station_id != complaint.station_id:
+                told = tell(
+                    session,
+                    self._people,
+                    [old.officer_id],
+                    key=f"correct:{_id(complaint)}:{now.isoformat()}",
+                    purpose="correct",
+                    complaint_id=_id(complaint),
+                    subject=f"{docket}: moved away from you",
+                    body=self._body(complaint, f"{docket} was corrected by {officer_id}; it is no longer yours.", None),
+                    now=now,
+                )
+            return Outcome(self._write(session, complaint, moved, before=before, after=after), told=tuple(told))
+
+    def _station_after(self, complaint: Complaint, category: str) -> str | None:
+        """The station for a new category at the case's place: the same one while the layer is the same, else
+        the place's station in the new layer (None: the desk places it)."""
+        layer = layer_for(Category(category))
+        if layer is None:
+            return None
+        if layer == layer_for(Category(complaint.category)):
+            return complaint.station_id
+        if complaint.place_name and self._relocate is not None:
+            placed = self._relocate(category, complaint.place_name)
+            return placed.station_id if placed is not None else None
+        return None
+
     # -- the parts --------------------------------------------------------------------------------
     def _open(self, session: Session, docket: str, officer_id: str) -> tuple[Complaint, Actor]:
         complaint = _locked(session, docket)
@@ -355,6 +444,16 @@ class CaseActions:
         if self._base_url:
             parts.append(f"Open the case: {self._base_url}/cases/{complaint.docket}")
         return "\n".join(parts)
+
+
+def _where(complaint: Complaint) -> dict[str, Any]:
+    """What a correction changes, for the audit trail."""
+    return {
+        "category": complaint.category,
+        "confidence": complaint.confidence,
+        "place": complaint.place_name,
+        "station": complaint.station_id,
+    }
 
 
 def _id(complaint: Complaint) -> int:
