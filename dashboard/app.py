@@ -27,6 +27,8 @@ from dashboard.security import CsrfGuard, FetchSiteGuard, SecurityHeaders
 from dashboard.sessions import SessionStore
 from dashboard.settings import DashboardSettings
 from dashboard.signin import signin_routes
+from dashboard.triage_actions import TriageActions
+from dashboard.triage_pages import triage_routes
 from dashboard.web import SignInRequired, Web, make_templates
 from models.secret import Secret
 from models.stage import Clock, utc_now
@@ -47,6 +49,7 @@ def create_app(
     settings: DashboardSettings | None = None,
     units_under: UnitsUnder = only_itself,
     clock: Clock = utc_now,
+    triage: TriageActions | None = None,
     actions: CaseActionsLike | None = None,
     timezone: ZoneInfo | None = None,
     link_max_age: timedelta = DEFAULT_MAX_AGE,
@@ -73,6 +76,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(signin_routes(web))
     app.include_router(page_routes(web))
+    app.include_router(triage_routes(web, triage))  # the desk's corrections, merges and spam (None: no forms)
     cases = CasePages(web, actions, timezone or ZoneInfo("UTC"))
     app.include_router(case_routes(web, cases, secret_key=secret_key))
     app.include_router(link_routes(web, cases, secret_key=secret_key, actions=actions, max_age=link_max_age))

@@ -1,9 +1,9 @@
-"""The signed-in pages: leaderboard, triage, health (and /health.json for monitoring); the queue and a
-case are in ``case_pages.py``.
+"""The signed-in pages: leaderboard, health (and /health.json for monitoring); the queue and a case are in
+``case_pages.py``, the desk's triage in ``triage_pages.py`` (the cases :func:`triage_reasons` picks).
 
-Until the follow-up tracker's measures land, the leaderboard counts the cases each station has by status;
-triage lists the cases the viewer may see. A case the viewer may not see is a 404, the same
-answer as a docket that does not exist, so a URL tells nobody which dockets are real.
+Until the follow-up tracker's measures land, the leaderboard counts the cases each station has by status. A
+case the viewer may not see is a 404, the same answer as a docket that does not exist, so a URL tells nobody
+which dockets are real.
 """
 
 from __future__ import annotations
@@ -44,12 +44,6 @@ def page_routes(web: Web) -> APIRouter:
         viewer = web.require(request, "/leaderboard")
         cases = visible_cases(viewer)
         return web.render(request, "leaderboard.html", {"rows": station_counts(cases), "total": len(cases)})
-
-    @router.get("/triage")
-    def triage(request: Request) -> Response:
-        viewer = web.require(request, "/triage")
-        cases = [(c, reasons) for c in visible_cases(viewer) if (reasons := triage_reasons(c))]
-        return web.render(request, "triage.html", {"cases": cases})
 
     @router.get("/health")
     def health_page(request: Request) -> Response:
