@@ -23,6 +23,7 @@ import typer
 from sqlalchemy.engine import Engine
 
 from assembly.case_cli import case_app
+from assembly.corrections_cli import corrections_app
 from assembly.errors import StartupError
 from assembly.settings import Settings, load_settings
 from dashboard.cli import user_app
@@ -36,6 +37,7 @@ DEFAULT_CONFIG = ROOT / "config.toml"
 logger = logging.getLogger("run")
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 app.add_typer(case_app, name="case", help="act on one case: ack, act, close, reopen, reassign, merge, reject")
+app.add_typer(corrections_app, name="corrections", help="the desk's corrections: export them for run.py train")
 
 
 def _user_engine(config: Path | None) -> Engine:
@@ -184,13 +186,16 @@ def dashboard(
     from assembly.dashboard_app import make_dashboard
     from assembly.database import open_database
     from assembly.followup import make_case_actions, make_composer
+    from assembly.relocate import make_relocate
 
     with startup(verbose):
         settings = _settings(config, need_platform_secrets=False)
-        _, organisation, _ = load_city(settings, os.environ)
+        jurisdictions, organisation, _ = load_city(settings, os.environ)
         composer = make_composer(settings)
         engine = open_database(settings.database_url)
-        web = make_dashboard(settings, engine, organisation, actions=make_case_actions(settings, engine, organisation, composer))
+        relocate = make_relocate(settings.city_dir, jurisdictions)
+        actions = make_case_actions(settings, engine, organisation, composer, relocate)
+        web = make_dashboard(settings, engine, organisation, actions=actions)
     where = (host or settings.dashboard.host, port or settings.dashboard.port)
     logger.info("dashboard on http://%s:%d (database %s)", *where, safe_url(settings.database_url))
     uvicorn.run(web, host=where[0], port=where[1], proxy_headers=True, log_config=None)

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from assembly.database import check_database, open_database
 from assembly.errors import StartupError
 from assembly.followup import Followup, make_followup
+from assembly.relocate import make_relocate
 from assembly.settings import Settings
 from assembly.single import hold_single_bot
 from models.stage import Clock, Stage, utc_now
@@ -133,7 +134,8 @@ def _assemble(
 ) -> Assembly:
     platforms = tuple(make_platform(account, settings.polling, clock) for account in settings.accounts)
     accounts = tuple(register_accounts(engine, platforms)) if engine is not None else ()
-    followup = make_followup(settings, engine, organisation, {a.account_id: a.platform for a in accounts})
+    relocate = make_relocate(settings.city_dir, jurisdictions) if engine is not None else None  # the desk's corrections
+    followup = make_followup(settings, engine, organisation, {a.account_id: a.platform for a in accounts}, relocate)
     first, notify = make_stages(settings, classifier, organisation, cameras, jurisdictions)
     return Assembly(
         settings,

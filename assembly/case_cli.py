@@ -142,3 +142,16 @@ def reject(
 ) -> None:
     """Reject a case (spam, abuse), with a reason; nothing is posted to the author."""
     _run(config, demo, lambda a, now: a.reject(docket, officer_id=officer, reason=reason, now=now))
+
+
+@case_app.command("correct")
+def correct(
+    docket: Docket,
+    officer: Officer,
+    category: Annotated[str | None, typer.Option("--category", help="the right category (models/taxonomy.py)")] = None,
+    place: Annotated[str | None, typer.Option("--place", help="the right place, as the gazetteer knows it")] = None,
+    config: Config = ROOT / "config.toml",
+    demo: Demo = False,
+) -> None:
+    """Correct a case's category or place (the desk): it is routed again and the correction kept for training."""
+    _run(config, demo, lambda a, now: a.correct(docket, officer_id=officer, category=category, place=place, now=now))

@@ -54,5 +54,6 @@ def make_dashboard(
         units_under=units_under(organisation),
         clock=clock,
         actions=actions,
+        triage=actions,  # the desk's corrections, merges and spam go through the same officer actions
         timezone=settings.tz,
     )

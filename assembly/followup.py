@@ -17,7 +17,9 @@ from sqlalchemy.engine import Engine
 
 from assembly.database import open_database
 from assembly.errors import StartupError
+from assembly.relocate import make_relocate
 from assembly.settings import Settings, load_settings
+from models.corrections import Relocate
 from models.stage import Stage
 from monitor.followup.actions import CaseActions
 from monitor.followup.compose import ReplyComposer, ReplyOptions
@@ -64,7 +66,9 @@ def make_composer(settings: Settings) -> ReplyComposer:
     return ReplyComposer(templates, policy.mask, language, options)
 
 
-def make_case_actions(settings: Settings, engine: Engine, people: People, composer: ReplyComposer) -> CaseActions:
+def make_case_actions(
+    settings: Settings, engine: Engine, people: People, composer: ReplyComposer, relocate: Relocate | None = None
+) -> CaseActions:
     return CaseActions(
         engine,
         people,
@@ -72,17 +76,22 @@ def make_case_actions(settings: Settings, engine: Engine, people: People, compos
         dashboard_base_url=settings.notify.dashboard_base_url,
         reopen_window=timedelta(days=settings.followup.reopen_window_days),
         deadlines=settings.routing.policy.deadlines,
+        relocate=relocate,
     )
 
 
 def make_followup(
-    settings: Settings, engine: Engine | None, people: People, platforms: Mapping[int, Platform]
+    settings: Settings,
+    engine: Engine | None,
+    people: People,
+    platforms: Mapping[int, Platform],
+    relocate: Relocate | None = None,
 ) -> Followup:
     """The tracker's parts: follow-ups and first replies, then replies posted, then deadlines watched."""
     composer = make_composer(settings)
     if engine is None:
         return Followup(composer, None, ())
-    actions = make_case_actions(settings, engine, people, composer)
+    actions = make_case_actions(settings, engine, people, composer, relocate)
     e = settings.followup.escalation
     escalation = EscalationSettings(
         dashboard_base_url=settings.notify.dashboard_base_url,
@@ -119,10 +128,11 @@ def open_case_actions(
     from assembly.build import load_city
 
     settings = load_settings(config, environ, need_platform_secrets=False)
-    _, organisation, _ = load_city(settings, environ)
+    jurisdictions, organisation, _ = load_city(settings, environ)
     composer = make_composer(settings)
+    relocate = make_relocate(settings.city_dir, jurisdictions)
     engine = open_database(database_url or settings.database_url)
     try:
-        yield make_case_actions(settings, engine, organisation, composer)
+        yield make_case_actions(settings, engine, organisation, composer, relocate)
     finally:
         engine.dispose()
