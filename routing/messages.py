@@ -40,6 +40,7 @@ class CaseSummary:
     act_by: datetime | None
     cameras: Sequence[CameraLine]
     case_url: str
+    reporters: int = 1  # people who reported this one incident (posts of one place, category and time)
 
 
 def assignment_message(case: CaseSummary, *, role: str, officer_name: str, tz: ZoneInfo) -> tuple[str, str]:
@@ -56,6 +57,8 @@ def assignment_message(case: CaseSummary, *, role: str, officer_name: str, tz: Z
         f"Place: {case.place or 'not known'}",
         f"Station: {case.station_name or 'not known'}",
     ]
+    if case.reporters > 1:
+        lines.append(f"Reported by: {case.reporters} people (one incident; each will hear of the action taken)")
     if case.acknowledge_by is not None:
         lines.append(f"Acknowledge by: {_local(case.acknowledge_by, tz)}")
     if case.act_by is not None:

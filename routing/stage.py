@@ -141,7 +141,8 @@ class RouteStage:
             rank = self._ctx.org.officers[r.officer_id].rank
             session.add(row(officer_id=r.officer_id, rank=rank, unit_id=r.unit_id, role=r.role))
         if decision.recipients:
-            summary = self._summary(complaint, docket, decision, posts.get(complaint_id))
+            reporters = _reporters(session, complaint_id)
+            summary = self._summary(complaint, docket, decision, posts.get(complaint_id), reporters)
             intents = [i for r in decision.recipients for i in self._intents(complaint, summary, r, "assign", now)]
         audit(
             session,
@@ -160,7 +161,9 @@ class RouteStage:
         )
         return intents
 
-    def _summary(self, complaint: Complaint, docket: str, decision: Decision, post: Mention | None) -> CaseSummary:
+    def _summary(
+        self, complaint: Complaint, docket: str, decision: Decision, post: Mention | None, reporters: int = 1
+    ) -> CaseSummary:
         nearby = []
         if complaint.place_lat is not None and complaint.place_lon is not None:
             nearby = cameras_near(
@@ -183,6 +186,7 @@ class RouteStage:
             acknowledge_by=decision.acknowledge_by,
             act_by=decision.act_by,
             cameras=[CameraLine(n.camera.name, n.distance_m, n.camera.owner, n.camera.contact) for n in nearby],
+            reporters=reporters,
             case_url=self._ctx.case_url(docket),
         )
 
@@ -290,6 +294,17 @@ def _claim_new(session: Session, limit: int) -> list[Complaint]:
         .with_for_update(skip_locked=True)
     )
     return list(session.exec(statement).all())
+
+
+def _reporters(session: Session, complaint_id: int) -> int:
+    """How many people reported the case: the authors of its posts other than their follow-ups."""
+    authors = session.exec(
+        select(Mention.platform, Mention.author_id).where(
+            Mention.complaint_id == complaint_id,
+            sa.or_(col(Mention.joined_as).is_(None), col(Mention.joined_as) != "followup"),
+        )
+    ).all()
+    return max(1, len(set(authors)))
 
 
 def _first_posts(session: Session, complaint_ids: Sequence[int]) -> dict[int, Mention]:

@@ -210,7 +210,7 @@ def test_three_reporters_of_one_incident_each_hear_of_the_action_and_the_officer
     assert docket and officer
     with session_scope(engine) as session:
         told = session.exec(select(OutboxMessage).where(OutboxMessage.officer_id == officer)).all()
-    assert len(told) == 1  # one message to the officer for the three posts
+    assert len(told) == 1 and "Reported by: 3 people" in told[0].body  # one message, with the count
     assert actions(engine).act(docket, officer_id=officer, note="Pothole filled", now=NOW).replies == 3
     threads = [r.in_reply_to for r in replies(engine) if r.kind == "action_taken"]
     assert len(set(threads)) == 3  # each in its reporter's own thread
