@@ -21,6 +21,8 @@ from dashboard.access import UnitsUnder
 from dashboard.actions import CaseActionsLike
 from dashboard.auth import Authenticator
 from dashboard.case_pages import CasePages, case_routes
+from dashboard.leaderboard import Directory, Rules
+from dashboard.leaderboard_pages import leaderboard_routes
 from dashboard.links import DEFAULT_MAX_AGE, link_routes
 from dashboard.pages import page_routes
 from dashboard.security import CsrfGuard, FetchSiteGuard, SecurityHeaders
@@ -53,6 +55,8 @@ def create_app(
     actions: CaseActionsLike | None = None,
     timezone: ZoneInfo | None = None,
     link_max_age: timedelta = DEFAULT_MAX_AGE,
+    directory: Directory | None = None,  # the leaderboard's names, areas and station boundaries
+    leaderboard_rules: Rules | None = None,
 ) -> FastAPI:
     """The dashboard on ``engine`` (migrated). ``secret_key`` signs the CSRF tokens and the links in officers'
     messages: every process that serves the same dashboard must get the same one, or a form rendered by one
@@ -76,6 +80,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(signin_routes(web))
     app.include_router(page_routes(web))
+    app.include_router(leaderboard_routes(web, directory or Directory(), leaderboard_rules or Rules(), timezone))
     app.include_router(triage_routes(web, triage))  # the desk's corrections, merges and spam (None: no forms)
     cases = CasePages(web, actions, timezone or ZoneInfo("UTC"))
     app.include_router(case_routes(web, cases, secret_key=secret_key))

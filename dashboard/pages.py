@@ -1,14 +1,13 @@
-"""The signed-in pages: leaderboard, health (and /health.json for monitoring); the queue and a case are in
-``case_pages.py``, the desk's triage in ``triage_pages.py`` (the cases :func:`triage_reasons` picks).
+"""The signed-in pages: health (and /health.json for monitoring); the queue and a case are in
+``case_pages.py``, the leaderboard in ``leaderboard_pages.py``, the desk's triage in ``triage_pages.py``
+(the cases :func:`triage_reasons` picks).
 
-Until the follow-up tracker's measures land, the leaderboard counts the cases each station has by status. A
-case the viewer may not see is a 404, the same answer as a docket that does not exist, so a URL tells nobody
+A case the viewer may not see is a 404, the same answer as a docket that does not exist, so a URL tells nobody
 which dockets are real.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,12 +38,6 @@ def page_routes(web: Web) -> APIRouter:
         viewer = web.viewer(request)
         return RedirectResponse(landing(viewer.role) if viewer else "/login", status_code=303)
 
-    @router.get("/leaderboard")
-    def leaderboard(request: Request) -> Response:
-        viewer = web.require(request, "/leaderboard")
-        cases = visible_cases(viewer)
-        return web.render(request, "leaderboard.html", {"rows": station_counts(cases), "total": len(cases)})
-
     @router.get("/health")
     def health_page(request: Request) -> Response:
         web.require(request, "/health")
@@ -59,21 +52,6 @@ def page_routes(web: Web) -> APIRouter:
         return JSONResponse(health.public())
 
     return router
-
-
-def station_counts(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per station (None: no station yet): cases, open, done, emergencies; most cases first."""
-    by_station: dict[str | None, Counter[str]] = {}
-    for case in cases:
-        counts = by_station.setdefault(case["station"], Counter())
-        counts["cases"] += 1
-        counts["done" if case["status"] in DONE else "open"] += 1
-        counts["emergencies"] += int(bool(case["emergency"]))
-    rows = [
-        {"station": station, **{k: counts[k] for k in ("cases", "open", "done", "emergencies")}}
-        for station, counts in by_station.items()
-    ]
-    return sorted(rows, key=lambda r: (-r["cases"], r["station"] or ""))
 
 
 def triage_reasons(case: Mapping[str, Any]) -> list[str]:

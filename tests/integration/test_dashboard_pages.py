@@ -134,7 +134,7 @@ def test_the_desk_and_the_commissioner_see_every_case_and_triage_lists_what_need
     assert dockets_on(triage) == {"BLR-2026-000004"}
     assert "no station" in triage and "low confidence (0.31)" in triage and "at the desk" in triage
     board = client.get("/leaderboard").text
-    assert re.search(r"<th scope=\"row\">s1</th><td class=\"num\">2</td>", board)
+    assert re.search(r'<tr data-key="s1">', board) and re.search(r'data-measure="assigned"><a [^>]*>2</a>', board)
 
 
 def test_post_text_is_inert_on_every_page(engine: Engine) -> None:

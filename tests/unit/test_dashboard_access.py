@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from dashboard.access import landing, may_open, may_see, safe_next, stations_of
-from dashboard.pages import station_counts, triage_reasons
+from dashboard.pages import triage_reasons
 from dashboard.sessions import Viewer, user_agent_summary
 
 
@@ -115,15 +115,6 @@ def test_triage_says_why_a_case_needs_the_desk(overrides: dict[str, Any], reason
 
 def test_a_case_at_the_desk_is_on_triage() -> None:
     assert triage_reasons(case(None, (None, "desk", "open"))) == ["no station", "at the desk"]
-
-
-def test_station_counts_put_the_busiest_first_and_cases_without_a_station_in_their_own_row() -> None:
-    cases = [case("s2"), case("s1", status="closed"), case("s1", emergency=True), case(None)]
-    assert station_counts(cases) == [
-        {"station": "s1", "cases": 2, "open": 1, "done": 1, "emergencies": 1},
-        {"station": None, "cases": 1, "open": 1, "done": 0, "emergencies": 0},
-        {"station": "s2", "cases": 1, "open": 1, "done": 0, "emergencies": 0},
-    ]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,292 @@
+"""The leaderboard in the browser: ``/leaderboard``, ``/leaderboard.csv`` (the same rows) and the drill-down
+``/leaderboard/cases`` from any number to the cases behind it.
+
+The query string says what is shown: ``by=station|officer|area`` (``level=acp|dcp`` for areas),
+``since=YYYY-MM-DD&until=YYYY-MM-DD`` (local dates of the deployment, ``until`` not included; by default the
+last 30 days up to today), ``sort=<measure>&order=asc|desc``. The same query string gives the same rows in
+the same order on the page, in the CSV and from ``run.py leaderboard``. A supervisor sees only the stations
+under their unit (and the officers' work there); the commissioner and the desk see everything; nothing on
+these pages changes anything.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+from sqlalchemy.engine import Engine
+
+from dashboard.access import stations_of
+from dashboard.leaderboard import (
+    BY,
+    CSV_HEADER,
+    DEFAULT_SORT,
+    LEVELS,
+    MEASURES,
+    SPECS,
+    By,
+    Directory,
+    Level,
+    Measure,
+    Row,
+    Rules,
+    Week,
+    cell,
+    csv_cells,
+    describe,
+    measure_rows,
+    natural_order,
+    rank_rows,
+    station_counts,
+)
+from dashboard.sessions import Viewer
+from dashboard.svg import MapLayer, legend, project_map, shade, trend
+from dashboard.web import Web
+from models.db import session_scope
+from models.leaderboard import load_facts
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 3 * 366
+
+
+class BadQuery(ValueError):
+    """The query string asks for something that is not there; the message says what, for a person."""
+
+
+@dataclass(frozen=True)
+class Query:
+    by: By = "station"
+    level: Level = "acp"
+    since: date = date(2026, 1, 1)
+    until: date = date(2026, 1, 31)  # not included
+    sort: str = DEFAULT_SORT
+    order: str = "desc"
+
+    def params(self, **changes: str) -> str:
+        """This query as a query string, with ``changes``: the links of the page."""
+        values = {"by": self.by, "since": self.since.isoformat(), "until": self.until.isoformat()}
+        if self.by == "area":
+            values["level"] = self.level
+        values |= {"sort": self.sort, "order": self.order, **changes}
+        return urlencode(values)
+
+    @property
+    def last_day(self) -> date:
+        return self.until - timedelta(days=1)
+
+
+def parse_query(params: Mapping[str, str], *, today: date) -> Query:
+    """The query from the request's parameters (missing ones by default); BadQuery says what is wrong."""
+    by = params.get("by") or "station"
+    if by not in BY:
+        raise BadQuery(f"by must be one of {', '.join(BY)}, not {by!r}")
+    level = params.get("level") or "acp"
+    if level not in LEVELS:
+        raise BadQuery(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
+    until = _date(params.get("until"), "until") or today + timedelta(days=1)
+    since = _date(params.get("since"), "since") or until - timedelta(days=DEFAULT_DAYS)
+    if since >= until:
+        raise BadQuery(f"since ({since}) must come before until ({until})")
+    if (until - since).days > MAX_DAYS:
+        raise BadQuery(f"a period of at most {MAX_DAYS} days, please (asked for {(until - since).days})")
+    sort = params.get("sort") or DEFAULT_SORT
+    if sort not in SPECS:
+        raise BadQuery(f"sort must be one of {', '.join(SPECS)}, not {sort!r}")
+    order = params.get("order") or natural_order(sort)
+    if order not in ("asc", "desc"):
+        raise BadQuery(f"order must be asc or desc, not {order!r}")
+    return Query(by, level, since, until, sort, order)
+
+
+def _date(text: str | None, name: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadQuery(f"{name} must be a date like 2026-11-30, not {text[:20]!r}") from None
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a viewer may see on the leaderboard: None means everything."""
+
+    stations: Collection[str] | None = None
+    units: Collection[str] | None = None  # the areas (ACP/DCP offices) a supervisor may see
+
+
+def scope_of(viewer: Viewer, web: Web) -> Scope:
+    if viewer.role != "supervisor":
+        return Scope()
+    units = set(stations_of(viewer, web.units_under))
+    return Scope(units, units)
+
+
+@dataclass(frozen=True)
+class Board:
+    query: Query
+    rows: tuple[Row, ...]
+    week_starts: tuple[date, ...]
+    station_counts: Mapping[str, int]  # where the cases of the period come from
+
+
+def local_midnight(day: date, tz: tzinfo) -> datetime:
+    return datetime.combine(day, time(0), tz).astimezone(UTC)
+
+
+def build_board(
+    engine: Engine,
+    query: Query,
+    *,
+    scope: Scope,
+    directory: Directory,
+    rules: Rules,
+    tz: tzinfo,
+    now: datetime,
+    keys: Collection[str] | None = None,
+) -> Board:
+    """The rows the query asks for, ranked and sorted; ``keys`` narrows them to some groups (drill-down)."""
+    since, until = local_midnight(query.since, tz), local_midnight(query.until, tz)
+    week_days = tuple(query.since + timedelta(days=d) for d in range(0, (query.until - query.since).days, 7))
+    narrow: dict[str, Collection[str]] = {}
+    if keys is not None and query.by == "officer":
+        narrow["held_by"] = keys
+    elif keys is not None and query.by == "station":
+        narrow["held_at"] = keys
+    elif keys is not None:
+        level = query.level
+        narrow["held_at"] = {s for s, a in directory.areas.items() if (u := a.acp if level == "acp" else a.dcp) and u.id in keys}
+    with session_scope(engine) as session:
+        facts = load_facts(session, since=since, until=until, now=now, stations=scope.stations, **narrow)
+    wanted = keys if keys is not None else scope.units if query.by == "area" else None
+    common: dict[str, Any] = {
+        "since": since.timestamp(),
+        "until": until.timestamp(),
+        "now": now.timestamp(),
+        "rules": rules,
+        "directory": directory,
+        "level": query.level,
+        "week_starts": [local_midnight(d, tz).timestamp() for d in week_days],
+    }
+    rows = measure_rows(facts, by=query.by, keys=wanted, **common)
+    counts = station_counts(facts, since=common["since"], until=common["until"]) if keys is None else {}
+    ranked = rank_rows(rows, sort=query.sort, order=query.order)
+    return Board(query, tuple(ranked), week_days, counts)
+
+
+def board_csv(board: Board) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    for row in board.rows:
+        writer.writerow(csv_cells(row))
+    return out.getvalue()
+
+
+def total_weeks(rows: Collection[Row], count: int) -> tuple[Week, ...]:
+    """The rows' weeks added up: the chart above the table."""
+    sums = [[0, 0, 0] for _ in range(count)]
+    for row in rows:
+        for i, week in enumerate(row.weeks[:count]):
+            sums[i][0] += week.cases
+            sums[i][1] += week.ack_met
+            sums[i][2] += week.ack_due
+    return tuple(Week(*s) for s in sums)
+
+
+def leaderboard_routes(web: Web, directory: Directory, rules: Rules, tz: tzinfo | None = None) -> APIRouter:
+    """The leaderboard's pages; ``tz`` is the deployment's (its dates and weeks; None: UTC)."""
+    tz = tz or UTC
+    router = APIRouter()
+    maps: tuple[MapLayer, ...] = project_map(directory.shapes)  # drawn once; only the shading changes
+
+    def board_for(request: Request, viewer: Viewer, *, keys: Collection[str] | None = None) -> Board:
+        try:
+            query = parse_query(request.query_params, today=web.clock().astimezone(tz).date())
+        except BadQuery as exc:
+            raise HTTPException(400, str(exc)) from None
+        return build_board(
+            web.engine, query, scope=scope_of(viewer, web), directory=directory, rules=rules, tz=tz, now=web.clock(), keys=keys
+        )
+
+    @router.get("/leaderboard")
+    def leaderboard(request: Request) -> Response:
+        viewer = web.require(request, "/leaderboard")
+        board = board_for(request, viewer)
+        scope = scope_of(viewer, web)
+        most = max(board.station_counts.values(), default=0)
+        shading = {
+            area.station_id: shade(board.station_counts.get(area.station_id, 0), most)
+            for layer in maps
+            for area in layer.areas
+        }
+        visible = None if scope.stations is None else set(scope.stations)
+        weeks = board.week_starts
+
+        def sparkline(row: Row) -> Any:
+            return trend([(d, w.cases, w.ack_in_time) for d, w in zip(weeks, row.weeks, strict=False)])
+
+        overall = total_weeks(board.rows, len(weeks))
+        context = {
+            "board": board,
+            "q": board.query,
+            "measures": MEASURES,
+            "specs": SPECS,
+            "cell": cell,
+            "natural_order": natural_order,
+            "sparkline": sparkline,
+            "chart": trend([(d, w.cases, w.ack_in_time) for d, w in zip(weeks, overall, strict=False)], width=720, height=160, pad=8),
+            "chart_weeks": list(zip(weeks, overall, strict=False)),
+            "maps": maps,
+            "shading": shading,
+            "legend": legend(most),
+            "visible": visible,
+            "counts": board.station_counts,
+            "rules": rules,
+            "by_labels": {"station": "Stations", "officer": "Officers", "area": "ACP/DCP areas"},
+        }
+        return web.render(request, "leaderboard.html", context)
+
+    @router.get("/leaderboard.csv")
+    def leaderboard_csv(request: Request) -> Response:
+        viewer = web.require(request, "/leaderboard")
+        board = board_for(request, viewer)
+        q = board.query
+        name = f"leaderboard-{q.by}{'-' + q.level if q.by == 'area' else ''}-{q.since}-{q.last_day}.csv"
+        headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+        return Response(board_csv(board), media_type="text/csv; charset=utf-8", headers=headers)
+
+    @router.get("/leaderboard/cases")
+    def drill_down(request: Request) -> Response:
+        viewer = web.require(request, "/leaderboard")
+        measure = request.query_params.get("measure") or "assigned"
+        key = request.query_params.get("key")
+        if measure not in SPECS or key is None:
+            raise HTTPException(400, "Say which number: measure=<one of the columns>&key=<a row's id>.")
+        board = board_for(request, viewer, keys={key})
+        row = next((r for r in board.rows if r.key == key), None)
+        q = board.query
+        if row is None:
+            label, detail = describe(key, q.by, q.level, directory)
+            row = Row(key, label, detail, {m.name: Measure(None) for m in MEASURES})
+        context = {
+            "q": q,
+            "row": row,
+            "spec": SPECS[measure],
+            "measure": row.measures[measure],
+            "value": cell(row, measure),
+            "back": q.params(),
+            "station_names": directory.stations,
+        }
+        return web.render(request, "leaderboard_cases.html", context)
+
+    return router
+
+

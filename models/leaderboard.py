@@ -1,0 +1,205 @@
+"""The facts the leaderboard is computed from, for one period, in a few indexed queries.
+
+A case is loaded when an officer's holding of it (an ``assignee`` assignment with an officer) started in
+[since, until), or when a holding of it is open now with a deadline passed (overdue now is about now, not
+the period). With each such case come all its holdings, its escalation steps, the officers' action-taken
+replies posted and its reopenings; :mod:`dashboard.leaderboard` turns them into the measures.
+
+Times here are POSIX seconds (UTC, floats) computed by the database, not datetimes: the measures compare
+and subtract them by the hundred thousand, and parsing that many datetimes would cost more than the query.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlmodel import Session
+
+from models.followup import Escalation, Reply
+from models.routing import Assignment
+from models.tables import AuditEvent, Complaint, Mention
+
+OFFICER_REPLY = "action_taken"  # the only reply that carries the officer's own words; the rest are the bot's
+
+
+class epoch(sa.sql.expression.FunctionElement[float]):
+    """A timestamp column as POSIX seconds (float) on SQLite and PostgreSQL."""
+
+    type = sa.Float()
+    inherit_cache = True
+
+
+@compiles(epoch, "sqlite")
+def _epoch_sqlite(element: epoch, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
+
+
+@compiles(epoch, "postgresql")
+def _epoch_postgresql(element: epoch, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) AS DOUBLE PRECISION)"
+
+
+class CaseFact(NamedTuple):
+    complaint_id: int
+    docket: str
+    station_id: str | None
+    status: str
+    is_misconduct: bool
+    posted_at: float  # the citizen's first post (the case's filing time when no post is left)
+    closed_at: float | None  # None unless closed now (a reopen clears it)
+    has_note: bool  # an action-taken note is on the case
+
+
+class HoldingFact(NamedTuple):
+    """One officer holding one case: an ``assignee`` assignment. A reassignment or a reopen starts another."""
+
+    assignment_id: int
+    complaint_id: int
+    officer_id: str
+    station_id: str | None  # the responsible station when it was assigned (else the case's)
+    is_open: bool
+    assigned_at: float
+    ended_at: float | None
+    acknowledge_by: float | None
+    act_by: float | None
+    acknowledged_at: float | None  # by this holder
+    acted_at: float | None  # the action reported by this holder
+    steps: int = 0  # escalation steps of deadlines passed while this holder held it (they are the holder)
+
+
+class ReplyFact(NamedTuple):
+    complaint_id: int
+    created_at: float  # when the officer's report planned it (the report's time)
+
+
+class ReopenFact(NamedTuple):
+    complaint_id: int
+    at: float
+
+
+@dataclass(frozen=True)
+class Facts:
+    cases: Mapping[int, CaseFact]
+    holdings: tuple[HoldingFact, ...]
+    replies: tuple[ReplyFact, ...] = ()  # the officers' action-taken replies that were posted
+    reopens: tuple[ReopenFact, ...] = ()
+
+
+def load_facts(
+    session: Session,
+    *,
+    since: datetime,
+    until: datetime,
+    now: datetime,
+    stations: Collection[str] | None = None,
+    held_at: Collection[str] | None = None,
+    held_by: Collection[str] | None = None,
+) -> Facts:
+    """The facts of the cases held in [since, until) or overdue at ``now``; with ``stations``, only the
+    holdings whose station is one of them (a supervisor's area). ``held_at`` (stations) and ``held_by``
+    (officers) keep only the cases one of whose holdings is there or theirs, with all their holdings: the
+    same numbers for those groups, for less (the drill-down). The assignments are read once; the replies
+    and reopenings are looked up by the cases found."""
+    a, c = Assignment.__table__, Complaint.__table__  # type: ignore[attr-defined]
+    m, e = Mention.__table__, Escalation.__table__  # type: ignore[attr-defined]
+    holding = sa.and_(a.c.role == "assignee", a.c.officer_id.is_not(None))
+    station = sa.func.coalesce(a.c.station_id, c.c.station_id)
+    held_then = sa.select(a.c.complaint_id).where(holding, a.c.assigned_at >= since, a.c.assigned_at < until)
+    overdue = sa.select(a.c.complaint_id).where(
+        holding,
+        a.c.status == "open",
+        sa.or_(
+            sa.and_(a.c.acknowledge_by <= now, a.c.acknowledged_at.is_(None)),
+            sa.and_(a.c.act_by <= now, a.c.acted_at.is_(None)),
+        ),
+    )
+    narrow = []
+    if held_at is not None:
+        narrow.append(sa.func.coalesce(a.c.station_id, sa.select(c.c.station_id).where(c.c.id == a.c.complaint_id).scalar_subquery()).in_(sorted(held_at)))
+    if held_by is not None:
+        narrow.append(a.c.officer_id.in_(sorted(held_by)))
+    cohort = sa.union(held_then.where(*narrow), overdue.where(*narrow)).subquery("cohort")
+    first_post = sa.select(sa.func.min(m.c.created_at)).where(m.c.complaint_id == c.c.id).scalar_subquery()
+    steps = (
+        sa.select(sa.func.count())
+        .where(e.c.assignment_id == a.c.id, e.c.holder_id == a.c.officer_id)
+        .scalar_subquery()
+    )
+    has_note = sa.case((sa.func.length(sa.func.coalesce(c.c.action_note, "")) > 0, 1), else_=0)
+    rows = session.execute(
+        sa.select(
+            a.c.id,
+            a.c.complaint_id,
+            a.c.officer_id,
+            station,
+            a.c.status,
+            epoch(a.c.assigned_at),
+            epoch(a.c.ended_at),
+            epoch(a.c.acknowledge_by),
+            epoch(a.c.act_by),
+            epoch(a.c.acknowledged_at),
+            epoch(a.c.acted_at),
+            steps,
+            c.c.docket,
+            c.c.station_id,
+            c.c.status,
+            c.c.is_misconduct,
+            epoch(sa.func.coalesce(first_post, c.c.created_at)),
+            epoch(c.c.closed_at),
+            has_note,
+        )
+        .select_from(cohort.join(a, a.c.complaint_id == cohort.c.complaint_id).join(c, c.c.id == a.c.complaint_id))
+        .where(holding, *([station.in_(sorted(stations))] if stations is not None else []))
+    ).all()
+    cases: dict[int, CaseFact] = {}
+    holdings: list[HoldingFact] = []
+    for r in rows:
+        holdings.append(HoldingFact(r[0], r[1], r[2], r[3], r[4] == "open", *r[5:12]))
+        if r[1] not in cases:
+            cases[r[1]] = CaseFact(r[1], r[12] or f"#{r[1]}", r[13], r[14], bool(r[15]), r[16], r[17], bool(r[18]))
+    if not cases:
+        return Facts({}, ())
+    return Facts(cases, tuple(holdings), _replies(session, cases), _reopens(session, since, cases))
+
+
+def _among(session: Session, column: sa.ColumnElement[int], ids: Collection[int]) -> sa.ColumnElement[bool]:
+    """``column`` is one of ``ids``, bound as one parameter however many there are."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam("ids", list(ids), type_=postgresql.ARRAY(sa.Integer)))
+    values: sa.Select[Any] = sa.select(sa.literal_column("value")).select_from(sa.func.json_each(sa.bindparam("ids", json.dumps(list(ids)))))
+    return column.in_(values)
+
+
+def _replies(session: Session, cases: Mapping[int, CaseFact]) -> tuple[ReplyFact, ...]:
+    r = Reply.__table__  # type: ignore[attr-defined]
+    rows = session.execute(
+        sa.select(r.c.complaint_id, epoch(r.c.created_at)).where(
+            _among(session, r.c.complaint_id, cases), r.c.kind == OFFICER_REPLY, r.c.status == "posted"
+        )
+    ).all()
+    return tuple(ReplyFact(*row) for row in rows)
+
+
+def _reopens(session: Session, since: datetime, cases: Mapping[int, CaseFact]) -> tuple[ReopenFact, ...]:
+    """A case reopens only after it was held, so only reopenings from ``since`` on can be a loaded case's
+    (an overdue case from before the period may have older ones: they do not change "overdue now")."""
+    t = AuditEvent.__table__  # type: ignore[attr-defined]
+    rows = session.execute(
+        sa.select(t.c.entity_id, epoch(t.c.at)).where(
+            t.c.kind == "case.reopen", t.c.entity == "complaint", t.c.at >= since
+        )
+    ).all()
+    found = []
+    for entity_id, at in rows:
+        complaint_id = int(entity_id) if str(entity_id).isdigit() else -1
+        if complaint_id in cases:
+            found.append(ReopenFact(complaint_id, at))
+    return tuple(found)
