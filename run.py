@@ -195,10 +195,47 @@ def dashboard(
         engine = open_database(settings.database_url)
         relocate = make_relocate(settings.city_dir, jurisdictions)
         actions = make_case_actions(settings, engine, organisation, composer, relocate)
-        web = make_dashboard(settings, engine, organisation, actions=actions)
+        web = make_dashboard(settings, engine, organisation, actions=actions, jurisdictions=jurisdictions)
     where = (host or settings.dashboard.host, port or settings.dashboard.port)
     logger.info("dashboard on http://%s:%d (database %s)", *where, safe_url(settings.database_url))
     uvicorn.run(web, host=where[0], port=where[1], proxy_headers=True, log_config=None)
+
+
+@app.command()
+def leaderboard(
+    by: Annotated[str | None, typer.Option("--by", help="station (default), officer or area")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="YYYY-MM-DD, the first day (default: 30 days ago)")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="YYYY-MM-DD, the day after the last")] = None,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV, exactly what /leaderboard.csv serves")] = False,
+    demo: Annotated[bool, typer.Option("--demo", help="read the demo's database (var/demo.db)")] = False,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """The commissioner's leaderboard rows for scripts: the same rows as the dashboard's page."""
+    from datetime import UTC, datetime
+
+    from assembly.build import load_city
+    from assembly.dashboard_app import leaderboard_rules
+    from assembly.dashboard_data import leaderboard_inputs
+    from assembly.database import open_database
+    from assembly.demo import demo_database_url
+    from dashboard.leaderboard_cli import print_leaderboard
+
+    with startup():
+        settings = _settings(config, need_platform_secrets=False)
+        jurisdictions, organisation, _ = load_city(settings, os.environ)
+        engine = open_database(demo_database_url(os.environ) if demo else settings.database_url)
+    code = print_leaderboard(
+        engine,
+        directory=leaderboard_inputs(organisation, jurisdictions),
+        rules=leaderboard_rules(settings),
+        tz=settings.tz,
+        now=datetime.now(UTC),
+        by=by,
+        since=since,
+        until=until,
+        as_csv=as_csv,
+    )
+    raise typer.Exit(code)
 
 
 def _classifier(config: Path) -> Classifier:

@@ -10,13 +10,16 @@ from functools import cache
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
+from assembly.dashboard_data import leaderboard_inputs
 from assembly.errors import StartupError
 from assembly.settings import Settings
 from dashboard.access import UnitsUnder
 from dashboard.app import create_app
+from dashboard.leaderboard import Rules
 from models.secret import Secret
 from models.stage import Clock, utc_now
 from monitor.followup.actions import CaseActions
+from routing.jurisdictions import Jurisdictions
 from routing.people import Organisation
 
 SECRET_HINT = 'generate one with: python -c "import secrets; print(secrets.token_urlsafe(32))"'
@@ -33,6 +36,11 @@ def units_under(organisation: Organisation) -> UnitsUnder:
     return under
 
 
+def leaderboard_rules(settings: Settings) -> Rules:
+    """Resolved only when no reopen came within the citizen's reopen window."""
+    return Rules(resolved_after_days=settings.followup.reopen_window_days)
+
+
 def make_dashboard(
     settings: Settings,
     engine: Engine,
@@ -41,6 +49,7 @@ def make_dashboard(
     secret_key: Secret | None = None,
     clock: Clock = utc_now,
     actions: CaseActions | None = None,
+    jurisdictions: Jurisdictions | None = None,
 ) -> FastAPI:
     """The dashboard app; StartupError when no signing secret is set (or it is too short)."""
     key = secret_key or settings.dashboard.secret_key
@@ -56,4 +65,6 @@ def make_dashboard(
         actions=actions,
         triage=actions,  # the desk's corrections, merges and spam go through the same officer actions
         timezone=settings.tz,
+        directory=leaderboard_inputs(organisation, jurisdictions) if jurisdictions is not None else None,
+        leaderboard_rules=leaderboard_rules(settings),
     )

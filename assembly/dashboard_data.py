@@ -21,7 +21,8 @@ DIGITS = 5
 
 
 def leaderboard_inputs(organisation: Organisation, jurisdictions: Jurisdictions) -> Directory:
-    stations = {s.id: s.name for s in organisation.stations.values()}
+    # a traffic station and a law-and-order station often share a name ("H.S.R.Layout PS"): say which
+    stations = {s.id: f"{s.name} (traffic)" if s.layer == "traffic" else s.name for s in organisation.stations.values()}
     areas = {
         station_id: area_of(organisation, station_id)
         for station_id, station in organisation.stations.items()

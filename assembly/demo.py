@@ -212,7 +212,11 @@ def _serve_dashboard(settings: Settings, engine: Engine, assembly: Assembly) -> 
     a warning) when its port is taken: the bot runs on."""
     accounts = sample_accounts(engine, assembly.organisation, datetime.now(UTC))
     app = make_dashboard(
-        settings, engine, assembly.organisation, actions=assembly.followup.actions if assembly.followup else None
+        settings,
+        engine,
+        assembly.organisation,
+        actions=assembly.followup.actions if assembly.followup else None,
+        jurisdictions=assembly.jurisdictions,
     )
     try:
         web = DashboardServer(app, settings.dashboard.host, settings.dashboard.port).start()
