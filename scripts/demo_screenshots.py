@@ -40,7 +40,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "screenshots")
     args = parser.parse_args()
     settings = load_settings(ROOT / "config.toml", os.environ, need_platform_secrets=False)
-    _, organisation, _ = load_city(settings, os.environ)
+    jurisdictions, organisation, _ = load_city(settings, os.environ)
     engine = open_database(args.database_url)
     now = datetime.now(UTC)
     with session_scope(engine) as session:  # an officer holding several open cases
@@ -57,14 +57,16 @@ def main() -> None:
         except AccountError:
             pass
     actions = make_case_actions(settings, engine, organisation, make_composer(settings))
-    app = make_dashboard(settings, engine, organisation, secret_key=Secret(demo_secret()), actions=actions)
+    app = make_dashboard(
+        settings, engine, organisation, secret_key=Secret(demo_secret()), actions=actions, jurisdictions=jurisdictions
+    )
     web = DashboardServer(app, "127.0.0.1", 0).start()
     args.output.mkdir(parents=True, exist_ok=True)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium")
             for username, shots in (("shots-cp", ["leaderboard"]), ("shots-officer", ["queue", "case"])):
-                page = browser.new_page(viewport={"width": 1366, "height": 900})
+                page = browser.new_page(viewport={"width": 1366, "height": 1500 if username == "shots-cp" else 900})
                 page.goto(f"{web.url}/login")
                 page.fill("input[name=username]", username)
                 page.fill("input[name=password]", "screenshot-password-1")
