@@ -34,6 +34,7 @@ from models.db import session_scope
 from models.followup import Reply
 from models.lifecycle import OPEN, Status
 from models.mentions import audit
+from models.routing import Assignment
 from models.tables import Complaint, Mention
 from models.taxonomy import Category
 
@@ -361,6 +362,8 @@ def _join(
         # only before routing: a case already with a station is not moved by a follow-up (yet)
         complaint.is_misconduct = True
         audit(session, "complaint.misconduct_alleged", "complaint", case_id, at=now, mention_id=mention.id)
+    if filing.joined_as is JoinedAs.FOLLOWUP:
+        _place_from_followup(session, mention, complaint, result, now)
     session.add(complaint)
     detail: dict[str, object] = {"mention_id": mention.id, "post_category": mention.post_category}
     if filing.joined_as is JoinedAs.INCIDENT:
@@ -376,6 +379,32 @@ def _join(
         )
     else:
         audit(session, "complaint.followup", "complaint", case_id, at=now, **detail, match=filing.reason)
+
+
+def _place_from_followup(
+    session: Session, mention: Mention, complaint: Complaint, result: ClassificationLike | None, now: datetime
+) -> None:
+    """The citizen's next post names the place their case lacked: the case takes it and, if it waits at the
+    desk for want of a station, goes back to routing, which moves it to that station."""
+    if result is None or result.station is None or complaint.place_name is not None:
+        return
+    if result.category.value != complaint.category or complaint.status not in (Status.NEW, Status.DESK):
+        return
+    if complaint.status == Status.DESK and complaint.station_id is not None:
+        return  # at the desk for another reason (unsure, a question): a person decides
+    complaint.place_name, complaint.place_lat, complaint.place_lon = result.place, result.place_lat, result.place_lon
+    complaint.station_id = result.station
+    if complaint.status == Status.DESK:
+        session.execute(
+            sa.update(Assignment)
+            .where(col(Assignment.complaint_id) == complaint.id, col(Assignment.status) == "open")
+            .values(status="moved", ended_at=now)
+        )
+        complaint.status = Status.NEW.value
+    audit(
+        session, "complaint.placed_by_followup", "complaint", complaint.id, at=now,
+        mention_id=mention.id, place=result.place, station=result.station,
+    )
 
 
 def _open_case(

@@ -307,3 +307,22 @@ def test_the_thread_of_a_rejected_case_opens_a_case_of_its_own(engine: Engine) -
     post = filed(engine)[again]
     assert counts["complaints"] == 1
     assert post.complaint_id != rejected and post.joined_as == "first"
+
+
+def test_a_follow_up_naming_the_place_moves_a_case_waiting_at_the_desk_for_a_station(engine: Engine) -> None:
+    """Issue 9 item 7: a post that joins a case can move it. The first post names no place (the desk holds it
+    for want of a station); the citizen's next post says where: the case takes the place and goes back to routing."""
+    vague = "Potholes everywhere, bikes are falling"
+    where = "It is at Silk Board, near the junction"
+    script = {vague: Reading(Category.ROAD_INFRASTRUCTURE), where: Reading(Category.ROAD_INFRASTRUCTURE, SILK_BOARD)}
+    first = comment(engine, 1, vague)
+    stage(script).run(engine, NOW)
+    with session_scope(engine) as session:
+        case = session.exec(select(Complaint)).one()
+        case.status, case.docket = "desk", "BLR-2026-000001"  # as routing leaves a case with no station
+        session.add(case)
+    comment(engine, 2, where, parent=first)
+    stage(script).run(engine, NOW + timedelta(minutes=5))
+    moved = case_of(engine, first)
+    assert (moved.place_name, moved.station_id, moved.status) == ("Silk Board Junction", "blr-stn", "new")
+    assert [e.detail["station"] for e in events(engine, "complaint.placed_by_followup")] == ["blr-stn"]
