@@ -182,7 +182,7 @@ def dashboard(
     configure_logging(verbose)
     import uvicorn
 
-    from assembly.build import load_city
+    from assembly.city import load_city
     from assembly.dashboard_app import make_dashboard
     from assembly.database import open_database
     from assembly.followup import make_case_actions, make_composer
@@ -213,7 +213,7 @@ def leaderboard(
     """The commissioner's leaderboard rows for scripts: the same rows as the dashboard's page."""
     from datetime import UTC, datetime
 
-    from assembly.build import load_city
+    from assembly.city import load_city
     from assembly.dashboard_app import leaderboard_rules
     from assembly.dashboard_data import leaderboard_inputs
     from assembly.database import open_database

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from filelock import FileLock
 from sqlalchemy.engine import Engine
 
+from assembly.city import load_city
 from assembly.database import check_database, open_database
 from assembly.errors import StartupError
 from assembly.followup import Followup, make_followup
@@ -29,9 +30,9 @@ from models.stage import Clock, Stage, utc_now
 from models.taxonomy import Layer
 from monitor.loop import PolledAccount, make_platform, register_accounts
 from monitor.platform import Platform
-from routing.cameras import Camera, read_cameras
-from routing.jurisdictions import JurisdictionDataError, Jurisdictions
-from routing.people import Organisation, PeopleDataError, load_organisation
+from routing.cameras import Camera
+from routing.jurisdictions import Jurisdictions
+from routing.people import Organisation
 
 if TYPE_CHECKING:  # the model (and torch) load only in the commands that classify
     from classifiers.pipeline import Classifier
@@ -62,34 +63,6 @@ class Assembly:
             self.engine.dispose()
         if self.lock is not None:
             self.lock.release()
-
-
-def load_city(settings: Settings, environ: Mapping[str, str]) -> tuple[Jurisdictions, Organisation, tuple[Camera, ...]]:
-    """The city's stations and the people folder, checked against each other; StartupError listing every problem."""
-    try:
-        jurisdictions = Jurisdictions.load(settings.city_dir)
-    except JurisdictionDataError as exc:
-        raise StartupError(f"city data in {settings.city_dir}", [str(exc)]) from exc
-    problems: list[str] = []
-    people_dir = settings.routing.people_dir
-    cameras: list[Camera] = []
-    if (people_dir / "cameras.csv").is_file():
-        cameras, more = read_cameras(people_dir / "cameras.csv")
-        problems += more
-    try:
-        organisation = load_organisation(
-            people_dir,
-            jurisdictions.stations,
-            desk_unit=settings.routing.desk_office,
-            timezone=settings.timezone,
-            environ=environ,  # officers' addresses may name environment variables
-        )
-    except PeopleDataError as exc:
-        problems = exc.problems + problems
-        organisation = None
-    if problems or organisation is None:
-        raise StartupError(f"people data in {people_dir}", problems)
-    return jurisdictions, organisation, tuple(cameras)
 
 
 def load_classifier(settings: Settings, jurisdictions: Jurisdictions | None) -> Classifier:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from assembly.city import load_city
 from assembly.database import open_database
 from assembly.errors import StartupError
 from assembly.relocate import make_relocate
@@ -125,8 +126,6 @@ def open_case_actions(
     config: Path, environ: Mapping[str, str], *, database_url: str | None = None
 ) -> Iterator[CaseActions]:
     """The officer actions on the deployment's database (or ``database_url``), for ``run.py case``."""
-    from assembly.build import load_city
-
     settings = load_settings(config, environ, need_platform_secrets=False)
     jurisdictions, organisation, _ = load_city(settings, environ)
     composer = make_composer(settings)

@@ -22,7 +22,7 @@ from sqlmodel import col, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assembly.build import load_city  # noqa: E402
+from assembly.city import load_city  # noqa: E402
 from assembly.dashboard_app import make_dashboard  # noqa: E402
 from assembly.database import open_database  # noqa: E402
 from assembly.demo_dashboard import DashboardServer, demo_secret  # noqa: E402

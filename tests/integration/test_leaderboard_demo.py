@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from assembly.build import load_city
+from assembly.city import load_city
 from assembly.dashboard_data import leaderboard_inputs
 from assembly.followup import open_case_actions
 from assembly.settings import load_settings

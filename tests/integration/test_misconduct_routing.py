@@ -17,7 +17,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from assembly.build import load_city, load_classifier, make_stages
+from assembly.build import load_classifier, make_stages
+from assembly.city import load_city
 from assembly.settings import load_settings
 from models.db import session_scope
 from models.mentions import ensure_account
