@@ -7,6 +7,7 @@ from sqlmodel import SQLModel
 
 import models.corrections  # noqa: F401  (registers the desk's corrections)
 import models.followup  # noqa: F401  (registers the follow-up tables)
+import models.leases  # noqa: F401  (registers the account leases)
 import models.links  # noqa: F401  (registers the signed links' single use)
 import models.routing  # noqa: F401  (registers the routing tables)
 import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
