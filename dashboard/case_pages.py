@@ -149,13 +149,14 @@ class CasePages:
         self.actions = actions
         self.local = LocalTime(tz, web.clock)
 
-    def visible(self, viewer: Viewer) -> list[dict[str, Any]]:
+    def visible(self, viewer: Viewer, **narrowed: Any) -> list[dict[str, Any]]:
+        """The cases the viewer may see, among those ``narrowed`` (``list_cases``' filters) selects."""
         stations = stations_of(viewer, self.web.units_under)
         with session_scope(self.web.engine) as session:
-            return [case for case in list_cases(session) if may_see(viewer, case, stations)]
+            return [case for case in list_cases(session, **narrowed) if may_see(viewer, case, stations)]
 
     def find(self, viewer: Viewer, docket: str) -> dict[str, Any] | None:
-        return next((c for c in self.visible(viewer) if c["docket"] == docket), None)
+        return next(iter(self.visible(viewer, dockets=[docket])), None)
 
     def buttons(self, docket: str, officer_id: str | None) -> frozenset[ActionKind]:
         with session_scope(self.web.engine) as session:
@@ -279,9 +280,10 @@ def case_routes(web: Web, pages: CasePages, *, secret_key: Secret) -> APIRouter:
     @router.get("/queue")
     def queue(request: Request, done: str = "", docket: str = "") -> Response:
         viewer = web.require(request, "/queue")
-        cases = [c for c in pages.visible(viewer) if c["status"] in OPEN]
         if viewer.role == "officer":
-            cases = [c for c in cases if is_held_by(viewer, c)]
+            cases = pages.visible(viewer, statuses=OPEN, held_by=viewer.officer_id or "")
+        else:
+            cases = pages.visible(viewer, statuses=OPEN)
         with session_scope(web.engine) as session:
             rows = assignments_for(session, [c["id"] for c in cases])
         notice = None

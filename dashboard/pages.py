@@ -14,11 +14,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from dashboard.access import landing, may_see, stations_of
+from dashboard.access import landing
 from dashboard.health import read_health
-from dashboard.sessions import Viewer
 from dashboard.web import Web
-from models.cases import list_cases
 from models.db import session_scope
 
 DONE = frozenset({"closed", "rejected", "merged"})
@@ -27,11 +25,6 @@ LOW_CONFIDENCE = 0.5
 
 def page_routes(web: Web) -> APIRouter:
     router = APIRouter()
-
-    def visible_cases(viewer: Viewer) -> list[dict[str, Any]]:
-        stations = stations_of(viewer, web.units_under)
-        with session_scope(web.engine) as session:
-            return [case for case in list_cases(session) if may_see(viewer, case, stations)]
 
     @router.get("/")
     def home(request: Request) -> Response:

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from dashboard.access import may_open, may_see, stations_of
+from dashboard.pages import DONE as FINISHED
 from dashboard.pages import triage_reasons
 from dashboard.sessions import Viewer
 from dashboard.triage_actions import TriageActions
@@ -46,10 +47,11 @@ def triage_routes(web: Web, actions: TriageActions | None) -> APIRouter:
     """``actions``: what the forms call; None shows the list without forms."""
     router = APIRouter()
 
-    def visible(viewer: Viewer) -> list[dict[str, Any]]:
+    def visible(viewer: Viewer, **narrowed: Any) -> list[dict[str, Any]]:
+        """The cases the viewer may see, among those ``narrowed`` (``list_cases``' filters) selects."""
         stations = stations_of(viewer, web.units_under)
         with session_scope(web.engine) as session:
-            return [case for case in list_cases(session) if may_see(viewer, case, stations)]
+            return [case for case in list_cases(session, **narrowed) if may_see(viewer, case, stations)]
 
     def page(
         request: Request,
@@ -59,7 +61,7 @@ def triage_routes(web: Web, actions: TriageActions | None) -> APIRouter:
         notice: str | None = None,
         error: dict[str, str] | None = None,
     ) -> Response:
-        cases = [(c, reasons, offered(c)) for c in visible(viewer) if (reasons := triage_reasons(c))]
+        cases = [(c, reasons, offered(c)) for c in visible(viewer, not_statuses=FINISHED) if (reasons := triage_reasons(c))]
         context = {
             "cases": cases,
             "categories": CATEGORIES,
@@ -73,7 +75,7 @@ def triage_routes(web: Web, actions: TriageActions | None) -> APIRouter:
     def triage(request: Request, done: str = "", docket: str = "") -> Response:
         viewer = web.require(request, PAGE)
         notice = None
-        if done in DONE and _DOCKET.fullmatch(docket) and any(c["docket"] == docket for c in visible(viewer)):
+        if done in DONE and _DOCKET.fullmatch(docket) and visible(viewer, dockets=[docket]):
             notice = DONE[done].format(docket=docket)
         return page(request, viewer, notice=notice)
 
@@ -83,7 +85,7 @@ def triage_routes(web: Web, actions: TriageActions | None) -> APIRouter:
             return RedirectResponse(f"/login?next={PAGE}", status_code=303)
         if not may_open(viewer.role, PAGE):
             raise HTTPException(403, f"The triage page is not for the {viewer.role} role.")
-        if not any(c["docket"] == docket for c in visible(viewer)):
+        if not visible(viewer, dockets=[docket]):
             raise HTTPException(404, "No such case.")
         if actions is None or viewer.officer_id is None:
             status = 503 if actions is None else 403

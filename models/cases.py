@@ -2,23 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from models.followup import Reply
-from models.routing import assignments_for, notifications_for
+from models.routing import OPEN, Assignment, assignments_for, notifications_for
 from models.tables import AuditEvent, Complaint, Mention
 
 
-def list_cases(session: Session, *, status: str | None = None, station: str | None = None) -> list[dict[str, Any]]:
-    """Each case with its tags and its posts (platform, external id, author, text), oldest case first."""
+def list_cases(
+    session: Session,
+    *,
+    status: str | None = None,
+    station: str | None = None,
+    dockets: Collection[str] | None = None,
+    statuses: Collection[str] | None = None,
+    not_statuses: Collection[str] | None = None,
+    held_by: str | None = None,
+) -> list[dict[str, Any]]:
+    """Each case with its tags and its posts (platform, external id, author, text), oldest case first.
+
+    The filters narrow the query itself (a page reads only the cases it can show): ``dockets``, ``statuses``
+    and ``not_statuses``, and ``held_by`` (an officer with an open ``assignee`` assignment of the case)."""
     statement = select(Complaint).order_by(col(Complaint.created_at), col(Complaint.id))
     if status:
         statement = statement.where(Complaint.status == status)
     if station:
         statement = statement.where(Complaint.station_id == station)
+    if dockets is not None:
+        statement = statement.where(col(Complaint.docket).in_(sorted(dockets)))
+    if statuses is not None:
+        statement = statement.where(col(Complaint.status).in_(sorted(statuses)))
+    if not_statuses is not None:
+        statement = statement.where(col(Complaint.status).not_in(sorted(not_statuses)))
+    if held_by is not None:
+        held = select(Assignment.complaint_id).where(
+            Assignment.officer_id == held_by, Assignment.role == "assignee", Assignment.status == OPEN
+        )
+        statement = statement.where(col(Complaint.id).in_(held))
     complaints = list(session.exec(statement).all())
     ids = [c.id for c in complaints]
     posts: dict[int, list[dict[str, Any]]] = {}
