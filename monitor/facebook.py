@@ -251,7 +251,7 @@ class FacebookPlatform:
             raise self._graph_error(what, exc, refusals or {}) from exc
         except (requests.Timeout, requests.ConnectionError) as exc:
             raise PlatformUnavailable(f"{self.label}: {what} failed: {type(exc).__name__}") from exc
-        except (LibraryError, ValueError, KeyError) as exc:
+        except (LibraryError, ValueError, KeyError, TypeError, RecursionError) as exc:  # TypeError: pyfacebook on null; RecursionError: nested too deep
             status = self._watch.status
             if status is not None and status >= 500:
                 raise PlatformUnavailable(f"{self.label}: {what} answered {status}") from exc

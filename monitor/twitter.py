@@ -224,7 +224,7 @@ class TwitterPlatform:
             raise BadPayload(f"{self.label}: {what} answered {exc.response.status_code}: {_detail(exc)}") from exc
         except (requests.Timeout, requests.ConnectionError) as exc:
             raise PlatformUnavailable(f"{self.label}: {what} failed: {type(exc).__name__}") from exc
-        except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError is a ValueError
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:  # JSONDecodeError is a ValueError; RecursionError: nested too deep
             raise BadPayload(f"{self.label}: {what} returned an unreadable body ({type(exc).__name__})") from exc
         except requests.RequestException as exc:
             raise PlatformError(f"{self.label}: {what} failed: {type(exc).__name__}") from exc
