@@ -1,5 +1,8 @@
 """The scheduled loop: one polling job per account and one job per later stage, each job guarded.
 
+Several bot processes may run on one PostgreSQL: each tries every account on its turn, and only the
+holder of an account's lease polls it (:mod:`monitor.poller`); a clean stop frees the leases.
+
 ``schedule`` does not catch a job's exception (one failing job would stop ``run_pending``), so every
 job goes through :func:`guarded`: the one place in the bot that catches broadly, logs, and goes on.
 """
@@ -18,11 +21,12 @@ import schedule
 from sqlalchemy.engine import Engine
 
 from models.db import session_scope
+from models.leases import release
 from models.mentions import audit, ensure_account
 from models.stage import Clock, Stage, utc_now
 from monitor.facebook import FacebookPlatform
 from monitor.platform import Platform
-from monitor.poller import PollOutcome, poll_account
+from monitor.poller import PollOutcome, poll_account, process_holder
 from monitor.settings import Account, PollingSettings, XAccount
 from monitor.twitter import TwitterPlatform
 
@@ -87,16 +91,24 @@ class Bot:
         stages: Sequence[Stage],
         polling: PollingSettings,
         clock: Clock = utc_now,
+        holder: str | None = None,
     ) -> None:
         self.engine = engine
         self.accounts = list(accounts)
         self.stages = list(stages)
         self.polling = polling
         self.clock = clock
+        self.holder = holder or process_holder()  # this process's name on the account leases
 
     def poll(self, account: PolledAccount) -> PollOutcome:
         outcome = poll_account(
-            self.engine, account.platform, account.account_id, now=self.clock(), settings=self.polling, clock=self.clock
+            self.engine,
+            account.platform,
+            account.account_id,
+            now=self.clock(),
+            settings=self.polling,
+            clock=self.clock,
+            holder=self.holder,
         )
         logger.info("%s", outcome.summary())
         return outcome
@@ -128,7 +140,9 @@ class Bot:
         scheduler = schedule.Scheduler()
         lanes: list[Lane] = []
         for account in self.accounts:
-            lane = Lane(f"poll {account.platform.label}", guarded(f"poll {account.platform.label}", partial(self.poll, account)))
+            lane = Lane(
+                f"poll {account.platform.label}", guarded(f"poll {account.platform.label}", partial(self.poll, account))
+            )
             lanes.append(lane)
             # schedule annotates the interval as int, but seconds go into a timedelta: a float works
             scheduler.every(self.polling.interval_s).seconds.do(lane)  # type: ignore[arg-type]
@@ -145,7 +159,17 @@ class Bot:
         finally:
             for lane in lanes:
                 lane.close()
+            if self.accounts:
+                guarded("release leases", self.release_leases)()
         logger.info("bot stopped")
+
+    def release_leases(self) -> None:
+        """At a clean stop, free this process's account leases so another process polls them at once
+        (a process killed outright frees them when they expire)."""
+        with session_scope(self.engine) as session:
+            released = release(session, holder=self.holder, now=self.clock())
+        if released:
+            logger.info("released %d account lease(s)", released)
 
 
 class Lane:

@@ -1,10 +1,12 @@
 """Polling one account: fetch everything newer than its cursor and store it, in one transaction.
 
-The cursor row is locked for the whole poll (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several bot
-processes share the accounts without polling one twice). The posts and the new cursor are written in
-the same transaction: a crash, a 429 or a 5xx part-way loses nothing, and what was read before a
-failure is kept (the cursor does not move past what is not stored; ``resume`` records how far a
-partly read range got).
+Each account is polled by one process at a time, the holder of its lease (:mod:`models.leases`): the poll
+first renews or takes the lease, renews it again between pages, and writes the posts and the new cursor in
+one transaction that begins by checking the lease's epoch. A process that lost the lease while it read
+(paused, cut off, slower than the lease) writes nothing: it rolls back, logs one line and leaves the account
+to its new holder. A crash, a 429 or a 5xx part-way loses nothing, and what was read before a failure is
+kept (the cursor does not move past what is not stored; ``resume`` records how far a partly read range got).
+No transaction is open while the platform is read.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from sqlalchemy.engine import Engine
 
 from models.db import session_scope
-from models.mentions import audit, claim_cursor, store_mentions
+from models.leases import Lease, LeaseLost, acquire, make_holder_id, renew
+from models.mentions import audit, store_mentions
 from models.posts import FetchedMention
 from models.stage import Clock
 from models.tables import PollCursor
@@ -39,7 +43,7 @@ class PollOutcome:
     stored: int = 0
     own: int = 0
     complete: bool = False  # the whole range up to now was read and the cursor moved
-    skipped: str | None = None  # why nothing was tried: "waiting until ...", "claimed by another process"
+    skipped: str | None = None  # why nothing was tried or kept: "waiting until ...", "held by another process"
     error: str | None = None
     next_attempt_at: datetime | None = None
 
@@ -63,6 +67,18 @@ def backoff_s(failures: int, *, initial_s: float, max_s: float, rng: random.Rand
     return ceiling / 2 + (rng or random).random() * ceiling / 2
 
 
+@cache
+def process_holder() -> str:
+    """This process's holder id on the account leases (one per process: host:pid:random)."""
+    return make_holder_id()
+
+
+def lease_s(settings: PollingSettings) -> float:
+    """How long a lease lasts unrenewed: two polling intervals and a request, so the holder renews it in
+    time on every poll and another process takes the account soon after the holder dies."""
+    return 2 * settings.interval_s + settings.request_timeout_s
+
+
 def poll_account(
     engine: Engine,
     platform: Platform,
@@ -71,31 +87,78 @@ def poll_account(
     now: datetime,
     settings: PollingSettings,
     clock: Clock | None = None,
+    holder: str | None = None,
 ) -> PollOutcome:
-    """Poll one account once. ``clock`` reads the time of a failure: the backoff counts from when the request
-    failed (a timeout may come ``request_timeout_s`` after ``now``), not from when the poll began."""
+    """Poll one account once, if this process holds (or can take) its lease. ``clock`` reads the time of a
+    failure and of each lease renewal: the backoff counts from when the request failed (a timeout may come
+    ``request_timeout_s`` after ``now``), not from when the poll began."""
     label = platform.label
+    me = holder or process_holder()
+    read_clock = clock or (lambda: now)
+    duration_s = lease_s(settings)
     with session_scope(engine) as session:
-        row = claim_cursor(session, account_id)
-        if row is None:
-            return PollOutcome(label, skipped="claimed by another process")
-        if row.next_attempt_at is not None and row.next_attempt_at > now:
-            return PollOutcome(label, skipped=f"waiting until {row.next_attempt_at:%H:%M:%S}Z ({row.last_error})")
+        lease = acquire(session, account_id, holder=me, now=now, lease_s=duration_s)
+        if lease is None:
+            return PollOutcome(label, skipped="held by another process")
+        row = session.get(PollCursor, account_id)
+        assert row is not None  # made with its account (ensure_account)
+        cursor, resume, next_attempt_at, last_error = row.cursor, row.resume, row.next_attempt_at, row.last_error
+    if next_attempt_at is not None and next_attempt_at > now:
+        return PollOutcome(label, skipped=f"waiting until {next_attempt_at:%H:%M:%S}Z ({last_error})")
 
-        fetched: list[FetchedMention] = []
-        new_cursor: str | None = None
-        resume = row.resume
-        error: PlatformError | None = None
-        try:
-            for page in platform.fetch(row.cursor, row.resume):
-                fetched.extend(page.mentions)
-                if page.is_last:
-                    new_cursor = page.cursor
-                elif page.resume is not None:
+    fetched: list[FetchedMention] = []
+    new_cursor: str | None = None
+    error: PlatformError | None = None
+    try:
+        for page in platform.fetch(cursor, resume):
+            fetched.extend(page.mentions)
+            if page.is_last:
+                new_cursor = page.cursor
+            else:
+                if page.resume is not None:
                     resume = page.resume
-        except PlatformError as exc:
-            error = exc
+                lease = _renewed(engine, lease, read_clock(), duration_s)
+    except PlatformError as exc:
+        error = exc
+    except LeaseLost:
+        return _lost(label, lease)
+    try:
+        return _write(engine, platform, lease, fetched, new_cursor, resume, error, now, read_clock, settings)
+    except LeaseLost:
+        return _lost(label, lease)
 
+
+def _renewed(engine: Engine, lease: Lease, now: datetime, duration_s: float) -> Lease:
+    with session_scope(engine) as session:
+        return renew(session, lease, now=now, lease_s=duration_s)
+
+
+def _lost(label: str, lease: Lease) -> PollOutcome:
+    logger.warning(
+        "%s: lease epoch %d lost to another process; nothing written, the account is left to it", label, lease.epoch
+    )
+    return PollOutcome(label, skipped=f"lease epoch {lease.epoch} lost to another process")
+
+
+def _write(
+    engine: Engine,
+    platform: Platform,
+    lease: Lease,
+    fetched: list[FetchedMention],
+    new_cursor: str | None,
+    resume: str | None,
+    error: PlatformError | None,
+    now: datetime,
+    clock: Clock,
+    settings: PollingSettings,
+) -> PollOutcome:
+    """Store the posts and move the cursor, in one transaction fenced by the lease's epoch (first statement:
+    it raises :class:`LeaseLost` and everything rolls back if another process took the lease meanwhile)."""
+    account_id = lease.account_id
+    with session_scope(engine) as session:
+        renew(session, lease, now=clock(), lease_s=lease_s(settings))
+        row = session.get(PollCursor, account_id)
+        assert row is not None
         stored = store_mentions(session, account_id, fetched, stored_at=now)
         own = sum(1 for m in fetched if m.is_own)
         next_attempt_at: datetime | None = None
@@ -110,7 +173,7 @@ def poll_account(
             row.is_auth_failed = False
         else:
             row.resume = resume
-            next_attempt_at = _after_failure(row, error, clock() if clock else now, settings)
+            next_attempt_at = _after_failure(row, error, clock(), settings)
             audit(
                 session, "poll.failed", "account", account_id, at=now, error=str(error), error_kind=type(error).__name__
             )
@@ -123,7 +186,7 @@ def poll_account(
         row.updated_at = now
         session.add(row)
         return PollOutcome(
-            label,
+            platform.label,
             fetched=len(fetched),
             stored=len(stored),
             own=own,
