@@ -1,0 +1,227 @@
+"""One soak run: sandbox, receiver, a fresh PostgreSQL database and N bot processes; posts released at a
+steady rate with faults on, one process killed with SIGKILL and restarted part-way, then drained and measured."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from soak_checks import violations
+from soak_faults import FaultSwitch
+from soak_fleet import Fleet, environment
+from soak_measure import Key, Summary, read_trace, summarise
+from soak_world import TOKEN_ENV, config_text, create_database, drop_database, load_texts, make_accounts, make_posts
+from sqlalchemy.engine import Engine
+
+from models.db import make_engine, migrate
+from sandbox.receiver import NotificationReceiver
+
+logger = logging.getLogger(__name__)
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    posts: int
+    accounts: int
+    processes: int
+    duration_s: float
+    poll_interval_s: float
+    faults: dict[str, float]
+    kill_at: float  # fraction of the posts released when one process is killed (0: none)
+    drain_s: float
+    progress_s: float
+    keep: bool
+    seed: int = 0
+
+
+@dataclass
+class RunResult:
+    options: RunOptions
+    summary: Summary
+    violations: dict[str, list[str]]
+    peak_rss_mb: list[float]
+    restart_s: list[float]
+    faults_added: dict[str, int]
+    drained: bool
+    database: str
+    sandbox_requests: dict[str, int] = field(default_factory=dict)
+
+
+def _progress(engine: Engine) -> dict[str, int]:
+    queries = {
+        "stored": "SELECT count(*) FROM mention",
+        "classified": "SELECT count(*) FROM mention WHERE classified_at IS NOT NULL",
+        "unrouted": "SELECT count(*) FROM complaint WHERE status = 'new'",
+        "unhandled": "SELECT count(*) FROM mention WHERE handled_at IS NULL",
+        "sent": "SELECT count(*) FROM outbox_message WHERE status = 'sent'",
+        "to_send": "SELECT count(*) FROM outbox_message WHERE status IN ('pending', 'sending')",
+        "replied": "SELECT count(*) FROM reply WHERE status = 'posted'",
+        "to_reply": "SELECT count(*) FROM reply WHERE status IN ('pending', 'sending')",
+    }
+    with engine.connect() as conn:
+        return {name: int(conn.execute(sa.text(q)).scalar_one()) for name, q in queries.items()}
+
+
+class Releaser:
+    """Injects the posts into the sandbox at a steady rate from a thread, noting when each became visible."""
+
+    def __init__(self, sandbox_url: str, posts: list[dict[str, Any]], duration_s: float) -> None:
+        host_port = sandbox_url.removeprefix("http://")
+        self._host, _, port = host_port.partition(":")
+        self._port = int(port)
+        self._posts = posts
+        self._interval_s = duration_s / max(1, len(posts))
+        self.released: dict[Key, datetime] = {}
+        self.done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="soak-release", daemon=True)
+
+    def start(self) -> Releaser:
+        self._thread.start()
+        return self
+
+    @property
+    def count(self) -> int:
+        return len(self.released)
+
+    @property
+    def has_failed(self) -> bool:
+        return not self._thread.is_alive() and not self.done.is_set()
+
+    def _run(self) -> None:
+        conn = http.client.HTTPConnection(self._host, self._port, timeout=30)
+        started = time.monotonic()
+        for i, post in enumerate(self._posts):
+            wait_s = started + i * self._interval_s - time.monotonic()
+            if wait_s > 0:
+                time.sleep(wait_s)
+            conn.request("POST", "/_sandbox/posts", json.dumps(post), {"Content-Type": "application/json"})
+            response = conn.getresponse()
+            body = json.loads(response.read())
+            if response.status != 201:
+                raise RuntimeError(f"the sandbox refused a post: {response.status} {body}")
+            self.released[(body["platform"], body["id"])] = datetime.now(UTC)
+        conn.close()
+        self.done.set()
+
+
+def _get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=120) as response:
+        return json.loads(response.read())
+
+
+def _start_sandbox(folder: Path, accounts_json: Path) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen([sys.executable, str(HERE / "soak_sandbox.py"), str(accounts_json)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            stderr=(folder / "sandbox.log").open("w"))
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()
+    if not url.startswith("http://"):
+        raise RuntimeError(f"the sandbox did not start: {(folder / 'sandbox.log').read_text()[-2000:]}")
+    return proc, url
+
+
+def _is_drained(counts: dict[str, int], released: int) -> bool:
+    return (counts["stored"] >= released and counts["classified"] == counts["stored"] and counts["unrouted"] == 0
+            and counts["unhandled"] == 0 and counts["to_send"] == 0 and counts["to_reply"] == 0)
+
+
+def run(options: RunOptions, say: Any) -> RunResult:
+    """One run; ``say(line)`` prints the progress lines."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d_%H%M%S")
+    name = f"soak_{stamp}_p{options.processes}"
+    accounts = make_accounts(options.accounts)
+    posts = make_posts(options.posts, accounts, load_texts(), seed=options.seed)
+    with tempfile.TemporaryDirectory(prefix=f"{name}_") as tmp:
+        folder = Path(tmp)
+        (folder / "accounts.json").write_text(json.dumps([a.to_json() for a in accounts]), encoding="utf-8")
+        sandbox, sandbox_url = _start_sandbox(folder, folder / "accounts.json")
+        receiver = NotificationReceiver(record_path=folder / "notifications.jsonl").start()
+        url = create_database(name)
+        engine = make_engine(url)
+        fleet: Fleet | None = None
+        try:
+            migrate(engine)  # once, before the bots: several processes must not race to create the schema
+            config = folder / "config.toml"
+            config.write_text(config_text(sandbox_url=sandbox_url, database_url=url, accounts=accounts,
+                                          poll_interval_s=options.poll_interval_s), encoding="utf-8")
+            fleet = Fleet(options.processes, config, environment(TOKEN_ENV, receiver.officer_url), folder)
+            say(f"[{name}] starting {options.processes} bot(s), {options.accounts} accounts, sandbox {sandbox_url}")
+            fleet.start()
+            result = _drive(options, name, url, engine, fleet, sandbox_url, posts, receiver, say)
+            if options.keep:
+                logger.info("kept the logs in %s", folder)
+            return result
+        finally:
+            if fleet is not None:
+                fleet.stop()
+            receiver.stop()
+            engine.dispose()
+            if sandbox.stdin is not None:
+                sandbox.stdin.close()
+            sandbox.wait(timeout=30)
+            if not options.keep:
+                drop_database(name)
+
+
+def _drive(options: RunOptions, name: str, url: str, engine: Engine, fleet: Fleet, sandbox_url: str,
+           posts: list[dict[str, Any]], receiver: NotificationReceiver, say: Any) -> RunResult:
+    faults = FaultSwitch(sandbox_url, options.faults).start()
+    releaser = Releaser(sandbox_url, posts, options.duration_s).start()
+    started = time.monotonic()
+    next_progress = started + options.progress_s
+    killed = options.kill_at <= 0 or options.processes < 1
+    restart_s: list[float] = []
+    drain_deadline: float | None = None
+    drained = False
+    while True:
+        time.sleep(0.2)
+        if releaser.has_failed:
+            raise RuntimeError("the release thread stopped: see its traceback above")
+        if not killed and releaser.count >= options.kill_at * options.posts:
+            killed = True
+            say(f"[{name}] kill -9 bot 0 at {releaser.count} released")
+            restart_s.append(fleet.kill_and_restart(0))
+            say(f"[{name}] bot 0 running again after {restart_s[-1]:.1f} s")
+        if releaser.done.is_set() and drain_deadline is None:
+            faults.stop()
+            drain_deadline = time.monotonic() + options.drain_s
+            say(f"[{name}] all {releaser.count} released after {time.monotonic() - started:.0f} s; faults off, draining")
+        now = time.monotonic()
+        if now >= next_progress or drain_deadline is not None:
+            counts = _progress(engine)
+            if now >= next_progress:
+                next_progress = now + options.progress_s
+                say(f"[{name}] {now - started:6.0f} s released {releaser.count} stored {counts['stored']} "
+                    f"classified {counts['classified']} unrouted {counts['unrouted']} notified {counts['sent']} "
+                    f"(receiver {receiver.count()}, waiting {counts['to_send']}) replied {counts['replied']} "
+                    f"(waiting {counts['to_reply']}) bots alive {fleet.alive()}/{options.processes}")
+            if drain_deadline is not None and _is_drained(counts, releaser.count):
+                drained = True
+                break
+            if drain_deadline is not None and now > drain_deadline:
+                say(f"[{name}] not drained {options.drain_s:.0f} s after the last release: measuring as it is")
+                break
+    say(f"[{name}] {'drained' if drained else 'stopped'} after {time.monotonic() - started:.0f} s; measuring")
+    received = _get_json(sandbox_url + "/_sandbox/received")
+    stats = _get_json(sandbox_url + "/_sandbox/stats")
+    delivered = list(receiver.received)
+    summary = summarise(read_trace(engine, releaser.released, delivered, received))
+    found = violations(engine, posts=list(releaser.released), received=received, delivered=delivered)
+    requests = {path: sum(codes.values()) for path, codes in stats.get("by_path", {}).items()}
+    errors = sum(n for codes in stats.get("by_path", {}).values() for code, n in codes.items() if code != "200")
+    requests["(answered other than 200)"] = errors
+    return RunResult(options, summary, found, list(fleet.peak_rss_mb) if fleet.measures_rss else [],
+                     restart_s, dict(faults.added), drained, url, requests)
