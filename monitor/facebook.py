@@ -117,7 +117,7 @@ class FacebookPlatform:
             try:
                 if _parse_time(post.get("created_time")) < oldest_post:
                     break
-            except ValueError:
+            except (ValueError, OverflowError):  # OverflowError: a time out of UTC's range
                 self._items.report(f"page post {printable_id(post.get('id'))} has no readable created_time")
             seen.extend(self._comments(post, since))
         for item in self._paged(f"{self.key}/tagged", {"fields": TAGGED_FIELDS, "limit": self._limit}, "tagged"):

@@ -109,7 +109,7 @@ class Fields:
             raise Unreadable(f"{name} is {shape(value)}, not a time")
         try:
             self.created_at = parse(value)
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: a time out of UTC's range (9999-12-31T23:59-05:00)
             raise Unreadable(f"{name} is not a time it can read") from None
         return self.created_at
 

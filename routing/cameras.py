@@ -58,6 +58,13 @@ def read_cameras(path: Path) -> tuple[list[Camera], list[str]]:
     """Cameras from ``cameras.csv`` and every problem found (bad rows are skipped)."""
     cameras: list[Camera] = []
     problems: list[str] = []
+    try:
+        return _read_cameras(path, cameras, problems)
+    except (UnicodeDecodeError, csv.Error) as exc:  # not UTF-8 text, or a field past csv's limit
+        return cameras, [*problems, f"cannot read {path}: {exc}"]
+
+
+def _read_cameras(path: Path, cameras: list[Camera], problems: list[str]) -> tuple[list[Camera], list[str]]:
     seen: set[str] = set()
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)

@@ -81,7 +81,7 @@ def read_stations(path: Path) -> dict[str, Station]:
                 if station.id in stations:
                     raise JurisdictionDataError(f"{path}, row {row_number}: duplicate id {station.id!r}")
                 stations[station.id] = station
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:  # also: not UTF-8 text, a field past csv's limit
         raise JurisdictionDataError(f"cannot read {path}: {exc}") from exc
     for station in stations.values():
         if station.parent_id is not None and station.parent_id not in stations:
@@ -118,7 +118,7 @@ def read_boundaries(path: Path, stations: Mapping[str, Station], layer: str) -> 
     """Polygons by station id from one GeoJSON file; every feature must name a station of ``layer``."""
     try:
         collection: Any = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise JurisdictionDataError(f"cannot read {path}: {exc}") from exc
     features = collection.get("features") if isinstance(collection, dict) else None
     if not isinstance(features, list):
@@ -126,7 +126,10 @@ def read_boundaries(path: Path, stations: Mapping[str, Station], layer: str) -> 
     polygons: dict[str, BaseGeometry] = {}
     for number, feature in enumerate(features):
         where = f"{path}, feature {number}"
-        station_id = str((feature.get("properties") or {}).get("id", ""))
+        properties = (feature.get("properties") or {}) if isinstance(feature, dict) else None
+        if not isinstance(properties, dict):
+            raise JurisdictionDataError(f"{where}: not a feature with properties")
+        station_id = str(properties.get("id", ""))
         station = stations.get(station_id)
         if station is None:
             raise JurisdictionDataError(f"{where}: id {station_id!r} is not in stations.csv")

@@ -235,7 +235,7 @@ def read_officers(path: Path, environ: Mapping[str, str]) -> tuple[dict[str, Off
                 continue
             channels.append(Secret(_ENV_REF.sub(lambda m: environ[m.group(1)], url)))
         digest = row["digest_every_min"] or "0"
-        if not digest.isdecimal() or int(digest) > MAX_DIGEST_MIN:
+        if not digest.isdecimal() or len(digest) > 6 or int(digest) > MAX_DIGEST_MIN:
             problems.append(f"{where}: digest_every_min {digest!r} is not a whole number of minutes 0–{MAX_DIGEST_MIN}")
             digest = "0"
         officers[officer_id] = Officer(
@@ -302,4 +302,7 @@ def _rows(
             return [(n, {c: (row.get(c) or "").strip() for c in wanted}) for n, row in enumerate(reader, start=2)]
     except OSError as exc:
         problems.append(f"cannot read {path}: {exc.strerror}")
+        return []
+    except (UnicodeDecodeError, csv.Error) as exc:  # not UTF-8 text, or a field past csv's limit
+        problems.append(f"cannot read {path}: {exc}")
         return []

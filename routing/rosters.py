@@ -143,6 +143,13 @@ def read_rosters(path: Path) -> tuple[list[Shift], list[str]]:
     """Shifts from ``rosters.csv`` and every problem found reading it (bad rows are skipped)."""
     shifts: list[Shift] = []
     problems: list[str] = []
+    try:
+        return _read_rosters(path, shifts, problems)
+    except (UnicodeDecodeError, csv.Error) as exc:  # not UTF-8 text, or a field past csv's limit
+        return shifts, [*problems, f"cannot read {path}: {exc}"]
+
+
+def _read_rosters(path: Path, shifts: list[Shift], problems: list[str]) -> tuple[list[Shift], list[str]]:
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         missing = [c for c in ROSTER_COLUMNS if c not in (reader.fieldnames or [])]

@@ -67,7 +67,10 @@ def parse_created_at(value: object) -> datetime:
         raise ValueError(f"bad created_at {value!r} (want ISO-8601 like 2026-03-14T09:12:00+05:30)") from exc
     if parsed.tzinfo is None:
         raise ValueError(f"created_at {value!r} has no timezone (add Z or +05:30)")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:  # 9999-12-31T23:59:59-05:00 is after the last UTC time Python holds
+        raise ValueError(f"created_at {value!r} is out of range") from exc
 
 
 def _optional_str(record: Mapping[str, Any], key: str) -> str | None:

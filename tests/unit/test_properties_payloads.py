@@ -187,6 +187,8 @@ def x_pages(draw: st.DrawFn) -> tuple[dict[str, Any], set[str]]:
 @PROPERTY
 @given(x_pages())
 @example(({"data": [x_tweet(1), {"id": "1800000000000000001", "created_at": None}, "RT", None], "meta": {}}, {"1900000000000000001"}))
+@example(({"data": [x_tweet(1), x_tweet(2) | {"id": "1800000000000000002", "created_at": "9999-12-31T23:59:59.000-23:59"}],
+           "meta": {}}, {"1900000000000000001"}))  # found: a time past the last UTC one raised OverflowError
 def test_a_bad_tweet_never_costs_the_good_ones_beside_it(wire: Wire, generated: tuple[dict[str, Any], set[str]]) -> None:
     body, good_ids = generated
     wire.bodies = {"mentions": [body]}
@@ -276,6 +278,11 @@ def graph_answers(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any], set[
                      "comments": {"data": [{"id": "x", "from": "Leela"}, fb_comment(1)]}}, "Leela"]},
           {"data": [fb_tagged(1), {"id": "888_2", "created_time": "2026-11-20T10:00:00+0000", "from": []}]},
           {f"{PAGE_ID}_1_1", "888_1"}))
+@example(({"data": [{"id": f"{PAGE_ID}_2", "created_time": "0001-01-01T00:00:00+2359"},
+                     {"id": f"{PAGE_ID}_1", "created_time": "2026-11-20T08:00:00+0000",
+                      "comments": {"data": [fb_comment(1) | {"id": "c9", "created_time": "9999-12-31T23:59:59-2359"},
+                                            fb_comment(2)]}}]},
+          {"data": []}, {f"{PAGE_ID}_1_2"}))  # found: a time past the last UTC one raised OverflowError
 def test_a_bad_comment_never_costs_the_good_ones_beside_it(
     wire: Wire, generated: tuple[dict[str, Any], dict[str, Any], set[str]]
 ) -> None:
