@@ -24,8 +24,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from assembly.dashboard_settings import DashboardSection, _Dashboard, dashboard_section, secret_problems
 from assembly.errors import StartupError
 from assembly.followup_settings import FollowupSettings, Parser, _Followup, followup_checks, followup_settings
+from assembly.retention_settings import _Retention, retention_settings
 from classifiers.filing import IncidentPolicy
 from models.deadlines import DeadlinePolicy
+from models.retention import Retention
 from models.secret import Secret
 from monitor.followup.masking import MaskingPolicy
 from monitor.settings import Account, FacebookPage, PollingSettings, XAccount
@@ -180,6 +182,7 @@ class _Document(_Table):
     followup: _Followup = _Followup()
     dashboard: _Dashboard = _Dashboard()
     watch: _Watch = _Watch()
+    retention: _Retention = _Retention()
 
 
 # ---- what the stages get --------------------------------------------------------------------------------
@@ -218,6 +221,7 @@ class Settings:
     followup: FollowupSettings
     dashboard: DashboardSection
     watch: WatchSettings
+    retention: Retention = Retention()
     vip_handles: frozenset[str] = frozenset()
     vip_page_ids: frozenset[str] = frozenset()
     has_platform_secrets: bool = True  # False: loaded for a command that never calls a platform
@@ -300,6 +304,7 @@ def parse_settings(
         followup=followup_settings(doc.followup, data_dir=data_dir, deployment_name=d.name),
         dashboard=dashboard_section(doc.dashboard, environ),
         watch=WatchSettings(**doc.watch.model_dump()),
+        retention=retention_settings(doc.retention),
         vip_handles=frozenset(h.lstrip("@").lower() for h in doc.vip.handles),
         vip_page_ids=frozenset(doc.vip.page_ids),
         has_platform_secrets=need_platform_secrets,
