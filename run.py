@@ -1,4 +1,4 @@
-"""The command line: demo, bot, classify, train, eval, cases, case, check-config.
+"""The command line: demo, bot, classify, train, eval, cases, case, check-config, purge.
 
 Logging is configured here and only here. tweepy logs request headers (the bearer token) at DEBUG,
 so its logger is never allowed below INFO. Every start-up problem (config, data, database) is one
@@ -236,6 +236,26 @@ def leaderboard(
         as_csv=as_csv,
     )
     raise typer.Exit(code)
+
+
+@app.command()
+def purge(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="count what would go, change nothing")] = False,
+    config: ConfigOption = DEFAULT_CONFIG,
+    verbose: VerboseOption = False,
+) -> None:
+    """Remove what is past [retention]: raw platform payloads, the personal data of long-finished cases, old
+    sign-ins; cases, their numbers and their audit trail stay. Prints the rows changed per table."""
+    configure_logging(verbose)
+    from datetime import UTC, datetime
+
+    from assembly.database import open_database
+    from assembly.purge_cli import run_purge
+
+    with startup(verbose):
+        settings = _settings(config, need_platform_secrets=False)
+        engine = open_database(settings.database_url)
+    run_purge(engine, settings, now=datetime.now(UTC), dry_run=dry_run)
 
 
 def _classifier(config: Path) -> Classifier:
