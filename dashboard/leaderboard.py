@@ -312,7 +312,20 @@ def measure_rows(
                     if reporter is not None and any(h is reporter for h in mine):
                         tally.replies.append(Evidence(docket, None, "posted"))
 
-    return [_row(key, tally, by, level, directory, rules) for key, tally in tallies.items()]
+    # a group whose only holdings of the loaded cases began before the period and are not overdue has no row
+    return [_row(key, t, by, level, directory, rules) for key, t in tallies.items() if t.assigned or t.overdue]
+
+
+def overdue_counts(facts: Facts, *, by: By, now: float, directory: Directory = Directory(), level: Level = "acp") -> dict[str, int]:
+    """Overdue now per group, as ``measure_rows`` counts it (one per open holding past a deadline unmet)."""
+    key_of = holding_keys(by, level, directory)
+    found: dict[str, int] = {}
+    for h in facts.holdings:
+        case = facts.cases[h.complaint_id]
+        key = key_of(h, case)
+        if key is not None and h.is_open and _overdue_since(h, case, now) is not None:
+            found[key] = found.get(key, 0) + 1
+    return found
 
 
 def station_counts(facts: Facts, *, since: float, until: float) -> dict[str, int]:

@@ -15,7 +15,7 @@ import csv
 import io
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import urlencode
 
@@ -46,6 +46,7 @@ from dashboard.leaderboard import (
     rank_rows,
     station_counts,
 )
+from dashboard.leaderboard_fast import fast_rows, local_midnight
 from dashboard.sessions import Viewer
 from dashboard.svg import MapLayer, legend, project_map, shade, trend
 from dashboard.web import Web
@@ -137,10 +138,6 @@ class Board:
     station_counts: Mapping[str, int]  # where the cases of the period come from
 
 
-def local_midnight(day: date, tz: tzinfo) -> datetime:
-    return datetime.combine(day, time(0), tz).astimezone(UTC)
-
-
 def build_board(
     engine: Engine,
     query: Query,
@@ -152,9 +149,17 @@ def build_board(
     now: datetime,
     keys: Collection[str] | None = None,
 ) -> Board:
-    """The rows the query asks for, ranked and sorted; ``keys`` narrows them to some groups (drill-down)."""
+    """The rows the query asks for, ranked and sorted; ``keys`` narrows them to some groups (drill-down).
+    Everything seen (no ``stations`` scope, no ``keys``) comes from the day tallies (``leaderboard_fast``);
+    a supervisor's area and the drill-down (which shows the cases behind each number) from the cases."""
     since, until = local_midnight(query.since, tz), local_midnight(query.until, tz)
     week_days = tuple(query.since + timedelta(days=d) for d in range(0, (query.until - query.since).days, 7))
+    if scope.stations is None and keys is None and (query.by != "area" or scope.units is None):
+        with session_scope(engine) as session:
+            fast, counts = fast_rows(
+                session, by=query.by, level=query.level, since=query.since, until=query.until, now=now, tz=tz, rules=rules, directory=directory
+            )
+        return Board(query, tuple(rank_rows(fast, sort=query.sort, order=query.order)), week_days, counts)
     narrow: dict[str, Collection[str]] = {}
     if keys is not None and query.by == "officer":
         narrow["held_by"] = keys
@@ -164,7 +169,7 @@ def build_board(
         level = query.level
         narrow["held_at"] = {s for s, a in directory.areas.items() if (u := a.acp if level == "acp" else a.dcp) and u.id in keys}
     with session_scope(engine) as session:
-        facts = load_facts(session, since=since, until=until, now=now, stations=scope.stations, **narrow)
+        facts = load_facts(session, since=since, until=until, now=now, stations=scope.stations, held_at=narrow.get("held_at"), held_by=narrow.get("held_by"))
     wanted = keys if keys is not None else scope.units if query.by == "area" else None
     common: dict[str, Any] = {
         "since": since.timestamp(),

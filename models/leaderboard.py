@@ -102,12 +102,14 @@ def load_facts(
     stations: Collection[str] | None = None,
     held_at: Collection[str] | None = None,
     held_by: Collection[str] | None = None,
+    with_overdue: bool = True,
 ) -> Facts:
     """The facts of the cases held in [since, until) or overdue at ``now``; with ``stations``, only the
     holdings whose station is one of them (a supervisor's area). ``held_at`` (stations) and ``held_by``
     (officers) keep only the cases one of whose holdings is there or theirs, with all their holdings: the
-    same numbers for those groups, for less (the drill-down). The assignments are read once; the replies
-    and reopenings are looked up by the cases found."""
+    same numbers for those groups, for less (the drill-down). Without ``with_overdue`` only the cases held
+    in the period (the day tallies). The assignments are read once; the replies and reopenings are looked
+    up by the cases found."""
     a, c = Assignment.__table__, Complaint.__table__  # type: ignore[attr-defined]
     m, e = Mention.__table__, Escalation.__table__  # type: ignore[attr-defined]
     holding = sa.and_(a.c.role == "assignee", a.c.officer_id.is_not(None))
@@ -126,7 +128,10 @@ def load_facts(
         narrow.append(sa.func.coalesce(a.c.station_id, sa.select(c.c.station_id).where(c.c.id == a.c.complaint_id).scalar_subquery()).in_(sorted(held_at)))
     if held_by is not None:
         narrow.append(a.c.officer_id.in_(sorted(held_by)))
-    cohort = sa.union(held_then.where(*narrow), overdue.where(*narrow)).subquery("cohort")
+    if with_overdue:
+        cohort = sa.union(held_then.where(*narrow), overdue.where(*narrow)).subquery("cohort")
+    else:
+        cohort = held_then.where(*narrow).distinct().subquery("cohort")
     first_post = sa.select(sa.func.min(m.c.created_at)).where(m.c.complaint_id == c.c.id).scalar_subquery()
     steps = (
         sa.select(sa.func.count())
@@ -170,10 +175,11 @@ def load_facts(
     return Facts(cases, tuple(holdings), _replies(session, cases), _reopens(session, since, cases))
 
 
-def _among(session: Session, column: sa.ColumnElement[int], ids: Collection[int]) -> sa.ColumnElement[bool]:
+def among(session: Session, column: sa.ColumnElement[Any], ids: Collection[int | str]) -> sa.ColumnElement[bool]:
     """``column`` is one of ``ids``, bound as one parameter however many there are."""
     if session.get_bind().dialect.name == "postgresql":
-        return column == sa.any_(sa.bindparam("ids", list(ids), type_=postgresql.ARRAY(sa.Integer)))
+        kind = sa.Text if any(isinstance(i, str) for i in ids) else sa.Integer
+        return column == sa.any_(sa.bindparam("ids", list(ids), type_=postgresql.ARRAY(kind)))
     values: sa.Select[Any] = sa.select(sa.literal_column("value")).select_from(sa.func.json_each(sa.bindparam("ids", json.dumps(list(ids)))))
     return column.in_(values)
 
@@ -182,7 +188,7 @@ def _replies(session: Session, cases: Mapping[int, CaseFact]) -> tuple[ReplyFact
     r = Reply.__table__  # type: ignore[attr-defined]
     rows = session.execute(
         sa.select(r.c.complaint_id, epoch(r.c.created_at)).where(
-            _among(session, r.c.complaint_id, cases), r.c.kind == OFFICER_REPLY, r.c.status == "posted"
+            among(session, r.c.complaint_id, cases), r.c.kind == OFFICER_REPLY, r.c.status == "posted"
         )
     ).all()
     return tuple(ReplyFact(*row) for row in rows)
@@ -190,11 +196,15 @@ def _replies(session: Session, cases: Mapping[int, CaseFact]) -> tuple[ReplyFact
 
 def _reopens(session: Session, since: datetime, cases: Mapping[int, CaseFact]) -> tuple[ReopenFact, ...]:
     """A case reopens only after it was held, so only reopenings from ``since`` on can be a loaded case's
-    (an overdue case from before the period may have older ones: they do not change "overdue now")."""
+    (an overdue case from before the period may have older ones: they do not change "overdue now").
+    Looked up by the cases' ids (``entity_id`` is indexed), not by time: a day long ago has few."""
     t = AuditEvent.__table__  # type: ignore[attr-defined]
     rows = session.execute(
         sa.select(t.c.entity_id, epoch(t.c.at)).where(
-            t.c.kind == "case.reopen", t.c.entity == "complaint", t.c.at >= since
+            among(session, t.c.entity_id, [str(i) for i in cases]),
+            t.c.kind == "case.reopen",
+            t.c.entity == "complaint",
+            t.c.at >= since,
         )
     ).all()
     found = []
@@ -203,3 +213,42 @@ def _reopens(session: Session, since: datetime, cases: Mapping[int, CaseFact]) -
         if complaint_id in cases:
             found.append(ReopenFact(complaint_id, at))
     return tuple(found)
+
+
+def load_overdue(session: Session, *, now: datetime) -> Facts:
+    """Only the holdings open now with a deadline passed and not met, with what their cases need to say
+    whose they are: overdue now, without loading the rest of those cases (the tallies have it)."""
+    a, c = Assignment.__table__, Complaint.__table__  # type: ignore[attr-defined]
+    rows = session.execute(
+        sa.select(
+            a.c.id,
+            a.c.complaint_id,
+            a.c.officer_id,
+            sa.func.coalesce(a.c.station_id, c.c.station_id),
+            epoch(a.c.assigned_at),
+            epoch(a.c.acknowledge_by),
+            epoch(a.c.act_by),
+            epoch(a.c.acknowledged_at),
+            epoch(a.c.acted_at),
+            c.c.docket,
+            c.c.station_id,
+            c.c.status,
+            c.c.is_misconduct,
+        )
+        .join(c, c.c.id == a.c.complaint_id)
+        .where(
+            a.c.role == "assignee",
+            a.c.officer_id.is_not(None),
+            a.c.status == "open",
+            sa.or_(
+                sa.and_(a.c.acknowledge_by <= now, a.c.acknowledged_at.is_(None)),
+                sa.and_(a.c.act_by <= now, a.c.acted_at.is_(None)),
+            ),
+        )
+    ).all()
+    cases: dict[int, CaseFact] = {}
+    holdings = []
+    for r in rows:
+        holdings.append(HoldingFact(r[0], r[1], r[2], r[3], True, r[4], None, r[5], r[6], r[7], r[8]))
+        cases.setdefault(r[1], CaseFact(r[1], r[9] or f"#{r[1]}", r[10], r[11], bool(r[12]), 0.0, None, False))
+    return Facts(cases, tuple(holdings))

@@ -1,0 +1,107 @@
+"""Day tallies added up into the leaderboard's rows at ``now``. Pure.
+
+Counts add; an acknowledgement deadline still running counts as missed once ``now`` is past it; a case
+that qualifies counts as resolved once its close time is ``resolved_after_days`` behind ``now``; the four
+time measures are the nearest rank over all the days' hours together. The rows are those
+:func:`dashboard.leaderboard.measure_rows` gives (values, weeks, rank rule), without the cases behind each
+number: the drill-down computes those.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from dashboard.leaderboard import MEASURES, By, Directory, Level, Measure, Row, Rules, Week, describe
+from dashboard.leaderboard_tally import ARRAYS, COUNTS, DayTally
+
+_TIMES = (("ack_officer", 0), ("ack_citizen", 1), ("act_officer", 2), ("act_citizen", 3))
+_RUNNING, _CLOSED = ARRAYS.index("ack_running"), ARRAYS.index("closed")
+
+
+def sum_rows(
+    days: Sequence[tuple[int, DayTally]],
+    *,
+    weeks: int,
+    overdue: Mapping[str, int],
+    now: float,
+    by: By,
+    level: Level,
+    rules: Rules,
+    directory: Directory,
+) -> list[Row]:
+    """``days``: (week index, the day's tally) for every day of the period; ``overdue``: cases overdue now
+    per group. One row per group with cases in the period or overdue now, unsorted."""
+    index: dict[str, int] = {}
+    for _, day in days:
+        for key in day.keys:
+            index.setdefault(key, len(index))
+    for key in overdue:
+        index.setdefault(key, len(index))
+    n = len(index)
+    counts = np.zeros((n, len(COUNTS)), np.int64)
+    trend = np.zeros((n, max(weeks, 1), 3), np.int64)  # per week: cases, acknowledgements met, due
+    resolved = np.zeros(n, np.int64)
+    resolved_before = now - rules.resolved_after_days * 86400.0  # as measure_rows has it, to the last bit
+    times: list[tuple[list[np.ndarray], list[np.ndarray]]] = [([], []) for _ in _TIMES]
+    for week, day in days:
+        if not day.keys:
+            continue
+        at = np.fromiter((index[k] for k in day.keys), np.int64, len(day.keys))
+        counts[at] += day.counts
+        trend[at, week, 0] += day.counts[:, 0]
+        trend[at, week, 1] += day.counts[:, 1]
+        trend[at, week, 2] += day.counts[:, 2]
+        late = at[day.owners[_RUNNING][day.values[_RUNNING] < now]]
+        np.add.at(counts[:, 2], late, 1)
+        np.add.at(trend[:, week, 2], late, 1)
+        np.add.at(resolved, at[day.owners[_CLOSED][day.values[_CLOSED] <= resolved_before]], 1)
+        for (values, owners), (_, a) in zip(times, _TIMES, strict=True):
+            if len(day.values[a]):
+                values.append(day.values[a])
+                owners.append(at[day.owners[a]])
+    ranks = [_nearest_ranks(values, owners, n) for values, owners in times]
+    rows = []
+    for key, i in index.items():
+        c = counts[i]
+        measures = {
+            "assigned": Measure(float(c[0])),
+            "ack_in_time": Measure(100.0 * int(c[1]) / int(c[2]) if c[2] else None),
+            "resolved": Measure(float(resolved[i])),
+            "reopened": Measure(100.0 * int(c[4]) / int(c[3]) if c[3] else None),
+            "escalations": Measure(float(c[5])),
+            "replies": Measure(float(c[6])),
+            "overdue": Measure(float(overdue.get(key, 0))),
+        }
+        for (name, _), (p50, p90) in zip(_TIMES, ranks, strict=True):
+            measures[f"{name}_p50"], measures[f"{name}_p90"] = Measure(p50[i]), Measure(p90[i])
+        label, detail = describe(key, by, level, directory)
+        cases = int(c[0])
+        unranked = None
+        if cases < rules.min_cases:
+            unranked = f"not ranked: {cases} case{'s' if cases != 1 else ''}, fewer than {rules.min_cases}"
+        week_rows = tuple(Week(int(w[0]), int(w[1]), int(w[2])) for w in trend[i][:weeks])
+        rows.append(Row(key, label, detail, {m.name: measures[m.name] for m in MEASURES}, week_rows, None, unranked))
+    return rows
+
+
+def _nearest_ranks(values: list[np.ndarray], owners: list[np.ndarray], n: int) -> tuple[list[float | None], list[float | None]]:
+    """Per group, the median and the 90th percentile (nearest rank, as ``nearest_rank``) of its values."""
+    p50: list[float | None] = [None] * n
+    p90: list[float | None] = [None] * n
+    if not values:
+        return p50, p90
+    v, o = np.concatenate(values), np.concatenate(owners)
+    order = np.lexsort((v, o))
+    v, o = v[order], o[order]
+    starts = np.searchsorted(o, np.arange(n), "left")
+    ends = np.searchsorted(o, np.arange(n), "right")
+    for i in range(n):
+        size = int(ends[i] - starts[i])
+        if size:
+            start = int(starts[i])
+            p50[i] = float(v[start + max(0, math.ceil(0.5 * size) - 1)])
+            p90[i] = float(v[start + max(0, math.ceil(0.9 * size) - 1)])
+    return p50, p90

@@ -1,0 +1,122 @@
+"""Storage of the leaderboard's day tallies (migration 0011): the tallies, the touched cases, the meta row.
+
+``tally_day`` (kind, day) holds one local day's contributions for one kind of group as bytes that
+``dashboard.leaderboard_tally`` reads; ``tally_touch`` is written by triggers whenever an input of a case
+changes and emptied by the refresher once the case's days are tallied again; ``tally_meta`` says under
+which timezone and station → ACP/DCP mapping the tallies were made (another one makes them unusable).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from models.leaderboard import among, epoch
+from models.routing import Assignment
+from models.types import UTCDateTime
+
+_meta = sa.MetaData()
+TALLY_DAY = sa.Table(
+    "tally_day",
+    _meta,
+    sa.Column("kind", sa.String(8), primary_key=True),
+    sa.Column("day", sa.Integer, primary_key=True),
+    sa.Column("keys", sa.Text, nullable=False),
+    sa.Column("assigned", sa.Text, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("tallied_at", UTCDateTime(timezone=True), nullable=False),
+)
+TALLY_TOUCH = sa.Table(
+    "tally_touch",
+    _meta,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("complaint_id", sa.Integer, nullable=False),
+    sa.Column("held_at", UTCDateTime(timezone=True)),
+)
+TALLY_META = sa.Table(
+    "tally_meta",
+    _meta,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("timezone", sa.String(64), nullable=False),
+    sa.Column("areas", sa.String(64), nullable=False),
+    sa.Column("updated_at", UTCDateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class StoredDay:
+    keys: str
+    assigned: str
+    data: bytes
+
+
+def read_meta(session: Session) -> tuple[str, str] | None:
+    row = session.execute(sa.select(TALLY_META.c.timezone, TALLY_META.c.areas).where(TALLY_META.c.id == 1)).first()
+    return None if row is None else (row[0], row[1])
+
+
+def reset(session: Session, *, timezone: str, areas: str, now: datetime) -> None:
+    """Drop every tally and say what the next ones are made under."""
+    session.execute(sa.delete(TALLY_DAY))
+    session.execute(sa.delete(TALLY_META))
+    session.execute(sa.insert(TALLY_META).values(id=1, timezone=timezone, areas=areas, updated_at=now))
+
+
+def read_days(session: Session, kind: str, first: int, end: int, *, with_data: bool = True) -> dict[int, StoredDay]:
+    """The stored days in [first, end) of one kind."""
+    t = TALLY_DAY.c
+    data = t.data if with_data else sa.literal(b"", sa.LargeBinary)
+    rows = session.execute(sa.select(t.day, t["keys"], t.assigned, data).where(t.kind == kind, t.day >= first, t.day < end))
+    return {r[0]: StoredDay(r[1], r[2], r[3]) for r in rows}
+
+
+def tallied_days(session: Session) -> set[int]:
+    return {r[0] for r in session.execute(sa.select(TALLY_DAY.c.day).where(TALLY_DAY.c.kind == "station"))}
+
+
+def write_days(session: Session, rows: Iterable[tuple[str, int, tuple[str, str, bytes]]], *, now: datetime) -> None:
+    """(kind, day, packed) rows replacing what was there."""
+    values = [{"kind": k, "day": d, "keys": p[0], "assigned": p[1], "data": p[2], "tallied_at": now} for k, d, p in rows]
+    for v in values:
+        session.execute(sa.delete(TALLY_DAY).where(TALLY_DAY.c.kind == v["kind"], TALLY_DAY.c.day == v["day"]))
+    if values:
+        session.execute(sa.insert(TALLY_DAY), values)
+
+
+def touches(session: Session, *, limit: int | None = None) -> list[tuple[int, int, float | None]]:
+    """(touch id, complaint id, a holding's former start or None), oldest first."""
+    t = TALLY_TOUCH.c
+    statement = sa.select(t.id, t.complaint_id, epoch(t.held_at)).order_by(t.id)
+    return [(r[0], r[1], r[2]) for r in session.execute(statement.limit(limit) if limit else statement)]
+
+
+def delete_touches(session: Session, ids: Collection[int]) -> None:
+    if ids:
+        session.execute(sa.delete(TALLY_TOUCH).where(among(session, TALLY_TOUCH.c.id, list(ids))))
+
+
+def holding_starts(session: Session, complaint_ids: Collection[int]) -> list[float]:
+    """When each officer's holding of these cases started (their days are the cases' days)."""
+    if not complaint_ids:
+        return []
+    a = Assignment.__table__  # type: ignore[attr-defined]
+    rows = session.execute(
+        sa.select(epoch(a.c.assigned_at)).where(
+            among(session, a.c.complaint_id, list(complaint_ids)), a.c.role == "assignee", a.c.officer_id.is_not(None)
+        )
+    )
+    return [r[0] for r in rows]
+
+
+def first_holding_start(session: Session) -> float | None:
+    a = Assignment.__table__  # type: ignore[attr-defined]
+    return session.execute(sa.select(epoch(sa.func.min(a.c.assigned_at)))).scalar_one_or_none()
+
+
+def counts_by_kind(session: Session) -> Mapping[str, int]:
+    rows = session.execute(sa.select(TALLY_DAY.c.kind, sa.func.count()).group_by(TALLY_DAY.c.kind))
+    return {r[0]: int(r[1]) for r in rows}
