@@ -8,7 +8,8 @@ It is never referred away, closed or left silently in the desk's queue, and the 
 keep it from the accused station.
 
 Then, in order: a misconduct accusation in a category no station acts on → the desk (never referred away
-or closed); ``civic_referral`` → no officer, a referral reply naming the authority; ``appreciation`` and
+or closed); ``civic_referral`` → no officer, a referral reply naming the authority (one the classifier is unsure of → the
+desk: a wrong "not our matter" leaves the citizen stranded); ``appreciation`` and
 ``information_request`` → the social-media desk; ``other`` → the desk or closed, as configured (an
 ``other`` the classifier is unsure of, such as a post it cannot read, is never closed); no known station
 → the desk's triage queue; ``officer_misconduct``, or any category with the misconduct flag → the head of
@@ -181,6 +182,8 @@ def _no_police_action(facts: CaseFacts, policy: Policy) -> Decision | None:
     """The outcome of a category no station acts on (a referral, the desk, closed), None for the others."""
     category = facts.category
     if category == Category.CIVIC_REFERRAL:
+        if facts.confidence < policy.desk_below_confidence:  # unsure, or a post it cannot read: never referred away
+            return Decision("desk", "low_confidence_desk")
         return Decision("referral", "civic_referral", authority=referral_authority(facts.text, policy))
     if category in (Category.APPRECIATION, Category.INFORMATION_REQUEST):
         return Decision("desk", f"{category}_to_desk")
