@@ -1,8 +1,9 @@
 """The command line: demo, bot, classify, train, eval, cases, case, check-config, purge.
 
 Logging is configured here and only here. tweepy logs request headers (the bearer token) at DEBUG,
-so its logger is never allowed below INFO. Every start-up problem (config, data, database) is one
-clear message and exit 2 (:func:`startup`); a traceback only with ``--verbose``.
+so the HTTP clients' loggers stay at WARNING unless ``LOG_HTTP_DEBUG=1`` comes with ``--verbose``; either
+way every line passes :mod:`assembly.log_redaction`, which masks the secrets. Every start-up problem
+(config, data, database) is one clear message and exit 2 (:func:`startup`); a traceback only with ``--verbose``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from sqlalchemy.engine import Engine
 
+from assembly import log_redaction
 from assembly.case_cli import case_app
 from assembly.corrections_cli import corrections_app
 from assembly.errors import StartupError
@@ -60,10 +62,13 @@ def configure_logging(verbose: bool = False) -> None:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("tweepy", "pyfacebook", "urllib3", "requests_oauthlib", "oauthlib"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    for quiet in ("alembic", "httpx", "sentence_transformers", "transformers", "apprise"):
+    # LOG_HTTP_DEBUG=1 with --verbose: the HTTP clients' own DEBUG lines too (URLs, headers), secrets masked
+    http_debug = verbose and os.environ.get("LOG_HTTP_DEBUG") == "1"
+    for noisy in ("tweepy", "pyfacebook", "urllib3", "requests_oauthlib", "oauthlib", "httpx", "apprise"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if http_debug else logging.WARNING)
+    for quiet in ("alembic", "sentence_transformers", "transformers"):
         logging.getLogger(quiet).setLevel(logging.WARNING)
+    log_redaction.install(os.environ)  # whatever logs it, a secret is masked
 
 
 @contextmanager
@@ -79,7 +84,9 @@ def startup(verbose: bool = False) -> Iterator[None]:
 
 
 def _settings(config: Path, *, need_platform_secrets: bool = True) -> Settings:
-    return load_settings(config, dict(os.environ), need_platform_secrets=need_platform_secrets)
+    settings = load_settings(config, dict(os.environ), need_platform_secrets=need_platform_secrets)
+    log_redaction.protect(log_redaction.secrets_of(settings))  # whatever their variables are called
+    return settings
 
 
 def _stop_on_signals() -> threading.Event:
@@ -208,6 +215,7 @@ def leaderboard(
     until: Annotated[str | None, typer.Option("--until", help="YYYY-MM-DD, the day after the last")] = None,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV, exactly what /leaderboard.csv serves")] = False,
     demo: Annotated[bool, typer.Option("--demo", help="read the demo's database (var/demo.db)")] = False,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="tally every day again (the page's day tallies), then exit")] = False,
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """The commissioner's leaderboard rows for scripts: the same rows as the dashboard's page."""
@@ -218,12 +226,15 @@ def leaderboard(
     from assembly.dashboard_data import leaderboard_inputs
     from assembly.database import open_database
     from assembly.demo import demo_database_url
-    from dashboard.leaderboard_cli import print_leaderboard
+    from dashboard.leaderboard_cli import print_leaderboard, rebuild_tallies
 
     with startup():
         settings = _settings(config, need_platform_secrets=False)
         jurisdictions, organisation, _ = load_city(settings, os.environ)
         engine = open_database(demo_database_url(os.environ) if demo else settings.database_url)
+    if rebuild:
+        directory = leaderboard_inputs(organisation, jurisdictions)
+        raise typer.Exit(rebuild_tallies(engine, directory=directory, tz=settings.tz, now=datetime.now(UTC)))
     code = print_leaderboard(
         engine,
         directory=leaderboard_inputs(organisation, jurisdictions),
