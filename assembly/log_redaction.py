@@ -4,7 +4,8 @@ The HTTP clients print what they send at DEBUG (tweepy the ``Authorization`` hea
 Graph's ``access_token`` in its query, oauthlib the consumer key and token it signs with), and an error's
 text may quote a URL. The filter masks, in the message and in a traceback: the value of every environment
 variable that holds a secret (and its URL-encoded and base64 forms), the password inside any URL, and the
-value after a credential's name (``access_token=``, ``Bearer``, ``oauth_token``...), whatever logged it.
+value after a credential's name (``access_token=``, ``Bearer``, ``oauth_token``...) and the token of a
+signed link (``/l/{token}``, which opens a case without a password), whatever logged it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from urllib.parse import quote, quote_plus, urlsplit
 from models.secret import Secret
 
 MASK = "***"
-MIN_SECRET = 6  # shorter values are not secrets worth the false matches
+MIN_SECRET = 8  # shorter values are not secrets worth the false matches
 _SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|PASS$|_KEY|^KEY|CREDENTIAL|AUTH", re.IGNORECASE)
 _PATTERNS = (
     # the value after a credential's name: access_token=..., 'oauth_token', '...', password: ...
@@ -30,6 +31,7 @@ _PATTERNS = (
     ),
     re.compile(r"(?i)(\b(?:Bearer|Basic)\s+)([A-Za-z0-9._~+/=-]{6,})"),  # an Authorization header's value
     re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@'\"]*:)([^@\s/'\"]+)(@)"),  # scheme://user:password@host
+    re.compile(r"(/l/)([A-Za-z0-9._~-]{16,})"),  # a signed link (the dashboard's /l/{token}) in an access log line
 )
 
 

@@ -33,6 +33,7 @@ LINES = [
     ("a password in a URL", "could not reach mailto://u:smtp-pw-1@127.0.0.1:25", "smtp-pw-1"),
     ("an unknown URL's password", "postgresql+psycopg://bot:dbpass-xyz@db:5432/desk", "dbpass-xyz"),
     ("the dashboard key", "key is " + "k" * 40, "k" * 40),
+    ("a signed link", '127.0.0.1:5050 - "GET /l/eyJkIjoiQkxSLTIwMjYifQ.Zk3xQ9sig HTTP/1.1" 200', "eyJkIjoiQkxSLTIwMjYifQ"),
 ]
 
 
