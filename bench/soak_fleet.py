@@ -38,6 +38,7 @@ class Fleet:
         self.logs: list[Path] = [folder / f"bot{slot}.log" for slot in range(n)]
         self.starts = [0] * n
         self.peak_rss_mb = [0.0] * n
+        self._cpu_s: dict[int, tuple[int, float]] = {}  # pid -> slot, CPU seconds last seen
         self.kills: list[tuple[int, float, float]] = []  # slot, killed (monotonic), ready again (monotonic)
         self._stop = threading.Event()
         self._psutil = _psutil()
@@ -114,10 +115,19 @@ class Fleet:
                 if proc is None or proc.poll() is not None:
                     continue
                 try:
-                    rss = self._psutil.Process(proc.pid).memory_info().rss
+                    process = self._psutil.Process(proc.pid)
+                    rss, times = process.memory_info().rss, process.cpu_times()
                 except (self._psutil.NoSuchProcess, self._psutil.AccessDenied):
                     continue  # killed between the poll and the read
                 self.peak_rss_mb[slot] = max(self.peak_rss_mb[slot], rss / 2**20)
+                self._cpu_s[proc.pid] = (slot, times.user + times.system)
+
+    def cpu_s(self) -> list[float]:
+        """CPU seconds per slot, every process it ran summed (as last sampled)."""
+        total = [0.0] * len(self.procs)
+        for slot, seconds in self._cpu_s.values():
+            total[slot] += seconds
+        return total
 
 
 def environment(token_env: str, redirect_url: str) -> dict[str, str]:

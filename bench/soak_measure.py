@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
-from models.routing import Assignment
+from models.followup import Reply
+from models.routing import OutboxMessage
 from models.tables import Complaint, Mention
 
 DOCKET = re.compile(r"\b[A-Z]{2,8}-\d{4}-\d{4,}\b")
@@ -32,6 +33,8 @@ class PostTrace:
     notified_at: datetime | None = None  # the first message naming its case at or after its release
     replied_at: datetime | None = None  # the first reply to it the platform got
     is_first: bool = False  # opened its case (the others joined a case)
+    is_notice_due: bool = True  # its case has a message to someone (unknown, so True, until classified)
+    is_reply_due: bool = True  # a reply to it was written (unknown, so True, until classified)
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,7 @@ class Summary:
     release_span_s: float
     counts: dict[str, int]  # per stage: posts that reached it
     rates: dict[str, float]  # per stage: posts per second over the run (first release to that stage's last event)
-    p50_s: dict[str, float | None]  # per stage: latency from release
+    p50_s: dict[str, float | None]  # per stage: latency from release (NOT_REACHED: past the end of the run)
     p95_s: dict[str, float | None]
 
 
@@ -75,15 +78,18 @@ def dockets_notified(delivered: Sequence[Mapping[str, Any]]) -> dict[str, list[d
 
 
 def read_trace(engine: Engine, released: Mapping[Key, datetime], delivered: Sequence[Mapping[str, Any]],
-               received: Sequence[Mapping[str, Any]]) -> dict[Key, PostTrace]:
-    """Every released post's trace through the stages."""
+               received: Sequence[Mapping[str, Any]], seen: Mapping[str, Mapping[int, datetime]]) -> dict[Key, PostTrace]:
+    """Every released post's trace through the stages. ``seen``: when each mention (``classified``) and
+    each case (``routed``) was first seen done (:class:`soak_observe.Observer`); the stages' own columns hold
+    the start of the run that did the work, not when it became visible."""
     with engine.connect() as conn:
         mentions = conn.execute(sa.select(
-            col(Mention.platform), col(Mention.external_id), col(Mention.stored_at), col(Mention.classified_at),
+            col(Mention.id), col(Mention.platform), col(Mention.external_id), col(Mention.stored_at),
             col(Mention.complaint_id), col(Mention.joined_as))).all()
         dockets = dict(conn.execute(sa.select(col(Complaint.id), col(Complaint.docket))).all())
-        routed = dict(conn.execute(sa.select(col(Assignment.complaint_id), sa.func.min(col(Assignment.assigned_at)))
-                                   .group_by(col(Assignment.complaint_id))).all())
+        noticed = set(conn.execute(sa.select(col(OutboxMessage.complaint_id)).distinct()).scalars())
+        answered = set(conn.execute(sa.select(col(Reply.mention_id)).distinct()).scalars())
+    classified, routed = seen.get("classified", {}), seen.get("routed", {})
     notified = dockets_notified(delivered)
     replied = _first_at((str(r["in_reply_to"]), datetime.fromisoformat(str(r["received_at"])))
                         for r in received if r.get("in_reply_to"))
@@ -94,25 +100,44 @@ def read_trace(engine: Engine, released: Mapping[Key, datetime], delivered: Sequ
         if m is None:
             traces[key] = PostTrace(released_at)
             continue
+        classified_at = classified.get(m.id)
         routed_at = routed.get(m.complaint_id) if m.complaint_id is not None else None
-        if routed_at is not None and m.classified_at is not None:
-            routed_at = max(routed_at, m.classified_at)  # a post joining a routed case is routed once filed
+        if routed_at is not None and classified_at is not None:
+            routed_at = max(routed_at, classified_at)  # a post joining a routed case is routed once filed
         times = notified.get(dockets.get(m.complaint_id) or "", [])
         replies = replied.get(key[1], [])
         traces[key] = PostTrace(
-            released_at, m.stored_at, m.classified_at, routed_at,
+            released_at, m.stored_at, classified_at, routed_at,
             next((t for t in times if t >= released_at), None), replies[0] if replies else None,
             is_first=m.joined_as == "first",
+            is_notice_due=classified_at is None or m.complaint_id in noticed,
+            is_reply_due=classified_at is None or m.id in answered,
         )
     return traces
 
 
 STAGES = ("stored", "classified", "routed", "notified", "replied")
+NOT_REACHED = float("inf")
+
+
+def delays_s(traces: Iterable[PostTrace], stage: str) -> list[float]:
+    """Seconds from release to ``stage`` per post, NOT_REACHED for a post that never got there, so a
+    backlog left at the end raises the percentiles instead of leaving them out. ``notified`` counts the
+    posts that opened a case someone got a message about (a civic referral or an appreciation has none),
+    ``replied`` the posts a reply was written to; both count the posts never classified (they might)."""
+    found = []
+    for trace in traces:
+        at = getattr(trace, f"{stage}_at")
+        if stage == "notified" and not (trace.is_notice_due and (trace.is_first or trace.classified_at is None)):
+            continue
+        if stage == "replied" and not trace.is_reply_due:
+            continue
+        found.append(NOT_REACHED if at is None else (at - trace.released_at).total_seconds())
+    return found
 
 
 def summarise(traces: Mapping[Key, PostTrace]) -> Summary:
-    """Counts, rates and latency percentiles per stage. ``notified`` latencies count the posts that opened
-    their case (a post joining a case was announced with it, or in a later message about the case)."""
+    """Counts, rates and latency percentiles per stage (see :func:`delays_s`)."""
     if not traces:
         return Summary(0, 0.0, 0.0, {}, {}, {}, {})
     start = min(t.released_at for t in traces.values())
@@ -128,7 +153,7 @@ def summarise(traces: Mapping[Key, PostTrace]) -> Summary:
         last = max((at for _, at in reached), default=start)
         end = max(end, last)
         rates[stage] = len(reached) / max((last - start).total_seconds(), 1e-9)
-        delays = [(at - t.released_at).total_seconds() for t, at in reached if stage != "notified" or t.is_first]
-        p50[stage], p95[stage] = percentile(delays, 50), percentile(delays, 95)
+        p50[stage], p95[stage] = percentile(delays_s(traces.values(), stage), 50), \
+            percentile(delays_s(traces.values(), stage), 95)
     return Summary(len(traces), (end - start).total_seconds(), (release_end - start).total_seconds(),
                    counts, rates, p50, p95)

@@ -18,11 +18,21 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from soak_checks import violations
+from soak_checks import split_backlog, violations
 from soak_faults import FaultSwitch
 from soak_fleet import Fleet, environment
 from soak_measure import Key, Summary, read_trace, summarise
-from soak_world import TOKEN_ENV, config_text, create_database, drop_database, load_texts, make_accounts, make_posts
+from soak_observe import Observer
+from soak_world import (
+    SERVER_URL,
+    TOKEN_ENV,
+    config_text,
+    create_database,
+    drop_database,
+    load_texts,
+    make_accounts,
+    make_posts,
+)
 from sqlalchemy.engine import Engine
 
 from models.db import make_engine, migrate
@@ -45,19 +55,24 @@ class RunOptions:
     progress_s: float
     keep: bool
     seed: int = 0
+    max_release_s: float | None = None  # stop releasing after this long (the rest is never released)
+    server_url: str = SERVER_URL  # the PostgreSQL server the run's database is made in
 
 
 @dataclass
 class RunResult:
     options: RunOptions
     summary: Summary
-    violations: dict[str, list[str]]
+    violations: dict[str, list[str]]  # broken invariants
+    backlog: dict[str, list[str]]  # work left undone when the run stopped (none once drained)
     peak_rss_mb: list[float]
     restart_s: list[float]
     faults_added: dict[str, int]
     drained: bool
     database: str
     sandbox_requests: dict[str, int] = field(default_factory=dict)
+    bot_cpu_s: list[float] = field(default_factory=list)
+    sandbox_cpu_s: float | None = None
 
 
 def _progress(engine: Engine) -> dict[str, int]:
@@ -78,7 +93,8 @@ def _progress(engine: Engine) -> dict[str, int]:
 class Releaser:
     """Injects the posts into the sandbox at a steady rate from a thread, noting when each became visible."""
 
-    def __init__(self, sandbox_url: str, posts: list[dict[str, Any]], duration_s: float) -> None:
+    def __init__(self, sandbox_url: str, posts: list[dict[str, Any]], duration_s: float,
+                 max_release_s: float | None = None) -> None:
         host_port = sandbox_url.removeprefix("http://")
         self._host, _, port = host_port.partition(":")
         self._port = int(port)
@@ -86,6 +102,8 @@ class Releaser:
         self._interval_s = duration_s / max(1, len(posts))
         self.released: dict[Key, datetime] = {}
         self.done = threading.Event()
+        self._max_release_s = max_release_s
+        self.is_cut_short = False
         self._thread = threading.Thread(target=self._run, name="soak-release", daemon=True)
 
     def start(self) -> Releaser:
@@ -107,6 +125,9 @@ class Releaser:
             wait_s = started + i * self._interval_s - time.monotonic()
             if wait_s > 0:
                 time.sleep(wait_s)
+            if self._max_release_s is not None and time.monotonic() - started > self._max_release_s:
+                self.is_cut_short = True
+                break
             conn.request("POST", "/_sandbox/posts", json.dumps(post), {"Content-Type": "application/json"})
             response = conn.getresponse()
             body = json.loads(response.read())
@@ -149,7 +170,7 @@ def run(options: RunOptions, say: Any) -> RunResult:
         (folder / "accounts.json").write_text(json.dumps([a.to_json() for a in accounts]), encoding="utf-8")
         sandbox, sandbox_url = _start_sandbox(folder, folder / "accounts.json")
         receiver = NotificationReceiver(record_path=folder / "notifications.jsonl").start()
-        url = create_database(name)
+        url = create_database(name, options.server_url)
         engine = make_engine(url)
         fleet: Fleet | None = None
         try:
@@ -160,7 +181,7 @@ def run(options: RunOptions, say: Any) -> RunResult:
             fleet = Fleet(options.processes, config, environment(TOKEN_ENV, receiver.officer_url), folder)
             say(f"[{name}] starting {options.processes} bot(s), {options.accounts} accounts, sandbox {sandbox_url}")
             fleet.start()
-            result = _drive(options, name, url, engine, fleet, sandbox_url, posts, receiver, say)
+            result = _drive(options, name, url, engine, fleet, (sandbox.pid, sandbox_url), posts, receiver, say)
             if options.keep:
                 logger.info("kept the logs in %s", folder)
             return result
@@ -173,13 +194,15 @@ def run(options: RunOptions, say: Any) -> RunResult:
                 sandbox.stdin.close()
             sandbox.wait(timeout=30)
             if not options.keep:
-                drop_database(name)
+                drop_database(name, options.server_url)
 
 
-def _drive(options: RunOptions, name: str, url: str, engine: Engine, fleet: Fleet, sandbox_url: str,
+def _drive(options: RunOptions, name: str, url: str, engine: Engine, fleet: Fleet, sandbox: tuple[int, str],
            posts: list[dict[str, Any]], receiver: NotificationReceiver, say: Any) -> RunResult:
+    sandbox_pid, sandbox_url = sandbox
+    observer = Observer(engine).start()
     faults = FaultSwitch(sandbox_url, options.faults).start()
-    releaser = Releaser(sandbox_url, posts, options.duration_s).start()
+    releaser = Releaser(sandbox_url, posts, options.duration_s, options.max_release_s).start()
     started = time.monotonic()
     next_progress = started + options.progress_s
     killed = options.kill_at <= 0 or options.processes < 1
@@ -198,7 +221,9 @@ def _drive(options: RunOptions, name: str, url: str, engine: Engine, fleet: Flee
         if releaser.done.is_set() and drain_deadline is None:
             faults.stop()
             drain_deadline = time.monotonic() + options.drain_s
-            say(f"[{name}] all {releaser.count} released after {time.monotonic() - started:.0f} s; faults off, draining")
+            cut = f" (cut short at --max-release-s: {len(posts) - releaser.count} never released)" \
+                if releaser.is_cut_short else ""
+            say(f"[{name}] all {releaser.count} released{cut} after {time.monotonic() - started:.0f} s; faults off, draining")
         now = time.monotonic()
         if now >= next_progress or drain_deadline is not None:
             counts = _progress(engine)
@@ -215,13 +240,25 @@ def _drive(options: RunOptions, name: str, url: str, engine: Engine, fleet: Flee
                 say(f"[{name}] not drained {options.drain_s:.0f} s after the last release: measuring as it is")
                 break
     say(f"[{name}] {'drained' if drained else 'stopped'} after {time.monotonic() - started:.0f} s; measuring")
+    observer.stop()
     received = _get_json(sandbox_url + "/_sandbox/received")
     stats = _get_json(sandbox_url + "/_sandbox/stats")
     delivered = list(receiver.received)
-    summary = summarise(read_trace(engine, releaser.released, delivered, received))
-    found = violations(engine, posts=list(releaser.released), received=received, delivered=delivered)
+    summary = summarise(read_trace(engine, releaser.released, delivered, received, observer.seen))
+    broken, backlog = split_backlog(
+        violations(engine, posts=list(releaser.released), received=received, delivered=delivered))
     requests = {path: sum(codes.values()) for path, codes in stats.get("by_path", {}).items()}
     errors = sum(n for codes in stats.get("by_path", {}).values() for code, n in codes.items() if code != "200")
     requests["(answered other than 200)"] = errors
-    return RunResult(options, summary, found, list(fleet.peak_rss_mb) if fleet.measures_rss else [],
-                     restart_s, dict(faults.added), drained, url, requests)
+    return RunResult(options, summary, broken, backlog, list(fleet.peak_rss_mb) if fleet.measures_rss else [],
+                     restart_s, dict(faults.added), drained, url, requests, fleet.cpu_s() if fleet.measures_rss else [],
+                     _cpu_s(sandbox_pid))
+
+
+def _cpu_s(pid: int) -> float | None:
+    try:
+        import psutil
+    except ImportError:
+        return None
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)

@@ -18,6 +18,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from sqlalchemy.engine import make_url
 
 from sandbox.ids import x_user_id
 
@@ -139,17 +140,18 @@ def config_text(*, sandbox_url: str, database_url: str, accounts: Sequence[SoakA
     return "\n".join(lines) + "\n" + rest
 
 
-def _server() -> psycopg.Connection[Any]:
-    return psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True)
+def _server(server_url: str) -> psycopg.Connection[Any]:
+    libpq = make_url(server_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    return psycopg.connect(libpq, autocommit=True)
 
 
-def create_database(name: str) -> str:
-    """A new empty database in the local server; returns its SQLAlchemy URL."""
-    with _server() as conn:
+def create_database(name: str, server_url: str = SERVER_URL) -> str:
+    """A new empty database in the server ``server_url`` (any database of it) is on; returns its URL."""
+    with _server(server_url) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return SERVER_URL.rsplit("/", 1)[0] + "/" + name
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
-def drop_database(name: str) -> None:
-    with _server() as conn:
+def drop_database(name: str, server_url: str = SERVER_URL) -> None:
+    with _server(server_url) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
