@@ -149,6 +149,17 @@ def release(session: Session, *, holder: str, now: datetime) -> int:
     return len(session.execute(statement.returning(table.c.account_id)).all())
 
 
+def hold_exclusive(session: Session, name: str) -> None:
+    """Wait until no other process's transaction holds ``name``, and hold it until this transaction ends.
+
+    For a job that reads, decides and writes as a whole (raise an alert once; create an account's rows
+    once) and must not run in two processes at the same time. PostgreSQL: a transaction-level advisory
+    lock on the name's hash; SQLite (one process, one writer at a time): nothing to do.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(7336153, hashtext(:name))"), {"name": name})
+
+
 def _ensure_row(session: Session, account_id: int) -> None:
     table = AccountLease.__table__  # type: ignore[attr-defined]
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert

@@ -138,6 +138,12 @@ def hold_account(session: Session, *, account_id: int, until: datetime) -> int:
     return session.exec(statement).rowcount
 
 
+def lock_account(session: Session, *, account_id: int) -> None:
+    """Hold the account's row until the transaction ends: its replies are counted and claimed one process at
+    a time (the daily cap)."""
+    session.exec(select(Account.id).where(Account.id == account_id).with_for_update()).first()
+
+
 def posted_since(session: Session, *, account_id: int, since: datetime) -> int:
     """Replies of the account posted since ``since``, and those being posted now (``sending``)."""
     statement = (

@@ -21,7 +21,7 @@ import schedule
 from sqlalchemy.engine import Engine
 
 from models.db import session_scope
-from models.leases import release
+from models.leases import hold_exclusive, release
 from models.mentions import audit, ensure_account
 from models.stage import Clock, Stage, utc_now
 from monitor.facebook import FacebookPlatform
@@ -50,6 +50,7 @@ def register_accounts(engine: Engine, platforms: Sequence[Platform]) -> list[Pol
     """Make sure each account has its rows in storage; the platforms paired with their row ids."""
     polled = []
     with session_scope(engine) as session:
+        hold_exclusive(session, "register accounts")  # bots starting together create each account once
         for platform in platforms:
             account_id = ensure_account(
                 session,

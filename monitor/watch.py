@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from models.db import session_scope
 from models.followup import Reply
+from models.leases import hold_exclusive
 from models.mentions import audit
 from models.routing import OutboxMessage
 from models.tables import Account, AuditEvent, PollCursor
@@ -53,6 +54,7 @@ class WatchStage:
     def run(self, engine: Engine, now: datetime) -> dict[str, int]:
         counts = {"alerts_raised": 0, "alerts_cleared": 0}
         with session_scope(engine) as session:
+            hold_exclusive(session, "watch")  # two bot processes never raise one alert twice
             current = {c.key: c for c in self.conditions(session, now)}
             raised = self._raised(session)
             for key in sorted(set(current) | set(raised)):

@@ -254,19 +254,22 @@ class ReplyStage:
 
     # -- 2 and 3. the daily cap, then post ---------------------------------------------------------
     def _post_due(self, engine: Engine, account_id: int, platform: Platform, now: datetime, run: _Run) -> None:
-        room = self._room_today(engine, account_id, platform, now)
         for _ in range(self._settings.batch_size):
-            if room is not None and room <= 0:
+            with session_scope(engine) as session:
+                room = self._room_today(session, account_id, platform, now)
+                if room is not None and room <= 0:
+                    row = None
+                else:
+                    row = replies.claim_next(session, account_id=account_id, now=now)
+                    if row is None:
+                        return
+                    refusal = self._x_rule(session, row, platform)
+                    if refusal is not None:
+                        self._close(session, row, platform, refusal, now, run)
+                        continue
+            if row is None:
                 self._hold_for_cap(engine, account_id, platform, now, run)
                 return
-            with session_scope(engine) as session:
-                row = replies.claim_next(session, account_id=account_id, now=now)
-                if row is None:
-                    return
-                refusal = self._x_rule(session, row, platform)
-                if refusal is not None:
-                    self._close(session, row, platform, refusal, now, run)
-                    continue
             # committed: the row is ``sending`` before the platform hears of it
             is_private = self._settings.private_replies and row.is_private and isinstance(platform, PrivateReplies)
             try:
@@ -283,17 +286,17 @@ class ReplyStage:
                 replies.mark_posted(session, reply_id=row.id, external_id=external_id, now=now)
                 audit(session, "reply.posted", "reply", row.id, at=now, external_id=external_id, private=is_private)
             run.counts["replies_posted"] += 1
-            room = None if room is None else room - 1
             logger.info("%s: reply %d posted as %s%s", platform.label, row.id, external_id,
                         " (a private reply)" if is_private else "")
 
-    def _room_today(self, engine: Engine, account_id: int, platform: Platform, now: datetime) -> int | None:
-        """How many more replies the X account may post today (None: no cap on this platform)."""
+    def _room_today(self, session: Session, account_id: int, platform: Platform, now: datetime) -> int | None:
+        """How many more replies the X account may post today (None: no cap on this platform). The account
+        is locked until the claim that follows commits, so two processes never both take the last room."""
         if platform.platform != "x":
             return None
+        replies.lock_account(session, account_id=account_id)
         since = next_utc_midnight(now) - timedelta(days=1)
-        with session_scope(engine) as session:
-            return self._settings.x_daily_cap - replies.posted_since(session, account_id=account_id, since=since)
+        return self._settings.x_daily_cap - replies.posted_since(session, account_id=account_id, since=since)
 
     def _hold_for_cap(self, engine: Engine, account_id: int, platform: Platform, now: datetime, run: _Run) -> None:
         until = next_utc_midnight(now)

@@ -1,0 +1,119 @@
+"""Two bot processes running one stage at the same moment on PostgreSQL do its work once.
+
+Each test runs the stage in two threads (two connections, as two processes would) and stops the first one
+just after a chosen statement, inside its transaction, while the second runs: without the row lock or the
+exclusive section the stage takes, the second would do the same work again (found by
+tests/e2e/test_multi_process.py's review of what two processes may both do).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from models.db import session_scope
+from models.followup import Reply
+from models.mentions import ensure_account
+from models.routing import OutboxMessage
+from models.tables import AuditEvent
+from monitor.watch import WatchSettings, WatchStage
+from tests.builders import make_org
+from tests.integration.test_reply_stage import (  # noqa: F401  (fixtures: make_world, world, clock)
+    CITIZEN_POSTS,
+    World,
+    add_reply,
+    clock,
+    make_world,
+    world,
+)
+
+pytestmark = pytest.mark.postgres
+ON_POSTGRES = pytest.mark.parametrize("engine", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+
+
+@contextmanager
+def paused_after(engine: Engine, fragment: str) -> Iterator[tuple[threading.Event, threading.Event]]:
+    """The first thread to run a statement containing ``fragment`` stops right after it (its transaction
+    open) until ``go`` is set; ``reached`` says it got there."""
+    reached, go, taken = threading.Event(), threading.Event(), threading.Lock()
+
+    def pause(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if fragment in statement and taken.acquire(blocking=False):
+            reached.set()
+            go.wait(20)
+
+    sa.event.listen(engine, "after_cursor_execute", pause)
+    try:
+        yield reached, go
+    finally:
+        go.set()
+        sa.event.remove(engine, "after_cursor_execute", pause)
+
+
+def race(engine: Engine, fragment: str, first: Callable[[], object], second: Callable[[], object]) -> bool:
+    """``first`` stops after ``fragment``; ``second`` runs meanwhile (up to 3 s: it finishes, or it waits for
+    ``first``'s lock); then both finish. Whether ``second`` waited for ``first``."""
+    errors: list[BaseException] = []
+
+    def run(job: Callable[[], object]) -> None:
+        try:
+            job()
+        except BaseException as exc:  # handed to the test thread, which fails with it
+            errors.append(exc)
+
+    with paused_after(engine, fragment) as (reached, go):
+        one = threading.Thread(target=run, args=(first,))
+        one.start()
+        assert reached.wait(20), f"the first run never ran {fragment!r}"
+        two = threading.Thread(target=run, args=(second,))
+        two.start()
+        two.join(3)
+        waited = two.is_alive()
+        go.set()
+        one.join(30)
+        two.join(30)
+    assert not errors, errors
+    return waited
+
+
+@ON_POSTGRES
+def test_two_watch_stages_at_once_raise_an_alert_once(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        ensure_account(session, platform="x", key="blrcitytraffic", external_user_id="1", label="x @blrcitytraffic")
+    stage = WatchStage(make_org(), WatchSettings(no_poll_min=15))
+    later = datetime.now(UTC) + timedelta(hours=1)  # the account has had no successful poll since it was added
+
+    race(engine, "INSERT INTO audit_event", lambda: stage.run(engine, later), lambda: stage.run(engine, later))
+
+    with session_scope(engine) as session:
+        raised = session.exec(select(AuditEvent).where(AuditEvent.kind == "alert.raised")).all()
+        told = session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "operator_alert")).all()
+    assert len(raised) == 1, [(e.entity_id, e.at) for e in raised]
+    assert len({m.officer_id for m in told}) == len(told)  # each desk officer told once
+
+
+@ON_POSTGRES
+def test_two_reply_stages_at_once_keep_the_x_daily_cap(world: World) -> None:  # noqa: F811
+    """Each process counted the replies posted today and then posted up to the rest of the cap on its own
+    count: two processes posting at once overshot it. Now the account is locked from the count to the claim."""
+    ids = [add_reply(world, "x", parent) for parent in CITIZEN_POSTS[:3]]
+
+    def run() -> object:
+        return world.run(x_daily_cap=1)
+
+    # the first stops having counted today's replies, before it claims one: the second must wait for it
+    assert race(world.engine, "SELECT count(*)", run, run), "the second process counted while the first had room"
+
+    with session_scope(world.engine) as session:
+        statuses = [session.get(Reply, i).status for i in ids]  # type: ignore[union-attr]
+    assert statuses.count("posted") == 1, statuses
+    assert len(world.received()) == 1
