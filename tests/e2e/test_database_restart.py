@@ -69,9 +69,10 @@ class ThrowawayPostgres:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        self._as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        if self._as:
-            shutil.chown(self.folder, "postgres", "postgres")
+        user = server_user()
+        self._as = ["runuser", "-u", user, "--"] if user else []
+        if user:
+            shutil.chown(self.folder, user)
 
     @property
     def url(self) -> str:
@@ -110,8 +111,8 @@ def throwaway_postgres() -> Iterator[ThrowawayPostgres]:
     reason = None
     if bin_dir is None:
         reason = "no PostgreSQL server binaries under /usr/lib/postgresql/*/bin"
-    elif os.geteuid() == 0 and (shutil.which("runuser") is None or not _has_user("postgres")):
-        reason = "running as root without runuser or a postgres user to run initdb as"
+    elif os.geteuid() == 0 and (shutil.which("runuser") is None or server_user() is None):
+        reason = "running as root without runuser or a user (postgres, nobody) to run initdb as"
     if reason is not None or bin_dir is None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{reason}; under CI=true the database restart test must run")
@@ -124,14 +125,19 @@ def throwaway_postgres() -> Iterator[ThrowawayPostgres]:
         server.remove()
 
 
-def _has_user(name: str) -> bool:
+def server_user() -> str | None:
+    """Whom to run initdb and the server as, since they refuse root; None when we are not root."""
     import pwd
 
-    try:
-        pwd.getpwnam(name)
-        return True
-    except KeyError:
-        return False
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "nobody"):
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            continue
+    return None
 
 
 def count(engine: Engine, query: sa.Select[Any]) -> int:
