@@ -2,7 +2,7 @@
 and ``LOG_HTTP_DEBUG=1`` for the HTTP clients' own DEBUG lines, which print URLs and headers) with known fake
 secrets, doing real work against the sandbox, a local notification receiver and a local SMTP server: polls,
 an expired token (401), a 503, replies, notifications, signing in, a wrong password, a missing CSRF token,
-a 404, a signed link opened. No secret, nor its base64 or URL-encoded form, is in any log line, page,
+a 404, a 500 (a table renamed under it), a signed link opened. No secret, nor its base64 or URL-encoded form, is in any log line, page,
 response header, or any column of any table; the session cookie is in no log and no table (only its hash),
 the signed link's token in no log (the officer's message in the outbox holds it: it is how it is sent)."""
 
@@ -265,6 +265,11 @@ def test_no_secret_reaches_a_log_a_page_a_header_or_the_database(
         link = {"signed link": links[0]}  # a password-free way into a case: never in a log
         opened = requests.get(f"{base}/l/{links[0]}", timeout=10)
         assert opened.status_code == 200 and links[0] not in json.dumps(dict(opened.headers))
+        broken_engine = make_engine(database_url)
+        with broken_engine.begin() as conn:  # a table gone: the case page fails (a 500, its traceback logged)
+            conn.execute(sa.text("ALTER TABLE assignment RENAME TO assignment_gone"))
+        broken_engine.dispose()
+        assert seen(client.get(f"{base}/cases/{docket}", timeout=10)).status_code == 500
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)
