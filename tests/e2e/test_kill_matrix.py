@@ -7,7 +7,8 @@ an Apprise send, a platform post; before or after it) inside one stage, from a s
 life is a new process on the same database. The kill plan is drawn from a seed (printed; set
 ``KILL_MATRIX_SEED`` to replay one, ``KILL_MATRIX_REPEATS`` for more kills per stage). After the last kill a
 bot runs to the end, and :mod:`tests.invariants` checks the database against what the sandbox and the
-receiver got. The last test breaks the crash safety on purpose and shows each check catching it.
+receiver got. The next test breaks the crash safety on purpose and shows each check catching it; the last one
+shows the other checks naming rows written wrong by hand.
 """
 
 from __future__ import annotations
@@ -24,14 +25,15 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from models.db import make_engine, migrate
 from models.followup import Escalation, Reply
-from models.routing import OutboxMessage
+from models.routing import Assignment, OutboxMessage
+from models.tables import Account, AuditEvent, Complaint, Mention
 from tests.conftest import pg_url_for
 from tests.e2e.killpoints.world import World, Zygote, world, write_config
-from tests.invariants import assert_invariants, violations
+from tests.invariants import assert_invariants, classified_once, escalated_once, routed_once, violations
 
 SEED = int(os.environ.get("KILL_MATRIX_SEED") or 1203)
 REPEATS = int(os.environ.get("KILL_MATRIX_REPEATS") or 2)
@@ -103,14 +105,15 @@ def test_kill_9_inside_every_stage_loses_nothing_and_does_nothing_twice(
         kills = (tmp_path / "kills.log").read_text().splitlines() if (tmp_path / "kills.log").exists() else []
         print("\n".join(kills))  # noqa: T201
         summary = json.loads((tmp_path / "done.json").read_text())
+        assert_invariants(engine, posts=w.expected_posts(), received=w.received(), delivered=w.receiver.received)
         landed = Counter(line.split()[2] for line in kills)
         assert all(landed[stage] >= 1 for stage in KILL_WINDOWS_MIN), f"kills per stage: {dict(landed)}; {plans}"
-        assert len(kills) >= len(plans) - 2, f"only {len(kills)} of {len(plans)} kills landed: {kills}; {plans}"
+        # a kill counted across several ticks moves the clock on: the last few may find the scenario over
+        assert 3 * len(kills) >= 2 * len(plans), f"only {len(kills)} of {len(plans)} kills landed: {kills}; {plans}"
         # the scenario did reach every stage: a check on nothing would prove nothing
         assert count(engine, sa.select(sa.func.count()).select_from(Reply).where(col(Reply.status) == "posted")) >= 20
         assert count(engine, sa.select(sa.func.count()).select_from(OutboxMessage)) >= 60
         assert count(engine, sa.select(sa.func.count()).select_from(Escalation)) >= 5, summary
-        assert_invariants(engine, posts=w.expected_posts(), received=w.received(), delivered=w.receiver.received)
 
 
 BREACHES = [
@@ -141,3 +144,40 @@ def test_each_check_reports_the_breach_it_exists_for(
     engine.dispose()
     print(f"{breakage}: {len(found)} violation(s)\n" + "\n".join(found))  # noqa: T201
     assert any(expected in v for v in found), found
+
+
+def test_the_checks_name_each_row_left_wrong(engine: Engine) -> None:
+    """The checks no breach above reaches, on rows written by hand: a post never classified, a case never
+    routed and one with two open assignees, a reminder written twice, an escalation step with no event."""
+    at = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    with Session(engine) as session:
+        account = Account(platform="x", key="blrcitytraffic", external_user_id="1", label="x @blrcitytraffic")
+        session.add(account)
+        session.flush()
+        assert account.id is not None
+        session.add(Mention(platform="x", external_id="10", account_id=account.id, text="jam", created_at=at))
+        new, held = Complaint(category="other", confidence=0.9), Complaint(category="other", confidence=0.9,
+                                                                            status="assigned", docket="BLR-2026-000002")
+        session.add_all([new, held])
+        session.flush()
+        assert held.id is not None
+        rows = [Assignment(complaint_id=held.id, docket="BLR-2026-000002", officer_id=officer, role="assignee",
+                           rule="station", assigned_at=at) for officer in ("BCP0001", "BCP0002")]
+        session.add_all(rows)
+        session.flush()
+        assert rows[0].id is not None
+        session.add(Escalation(complaint_id=held.id, assignment_id=rows[0].id, docket="BLR-2026-000002",
+                               deadline="acknowledge", step=1, due_at=at, at=at))
+        for _ in range(2):
+            session.add(AuditEvent(kind="reminder.sent", entity="complaint", entity_id=str(held.id), at=at,
+                                   detail={"assignment": rows[0].id, "deadline": "acknowledge"}))
+        session.add(AuditEvent(kind="complaint.routed", entity="complaint", entity_id=str(held.id), at=at))
+        new_id, assignment_id = new.id, rows[0].id
+        session.commit()
+    assert any("mention 1 (x 10) was never classified" in v for v in classified_once(engine))
+    routing = routed_once(engine)
+    assert any(f"case {new_id} (None) was never routed" in v for v in routing), routing
+    assert any("(BLR-2026-000002) has 2 open assignees" in v for v in routing), routing
+    escalations = escalated_once(engine)
+    assert any(f"reminder for assignment {assignment_id}, acknowledge deadline, sent 2 times" in v for v in escalations)
+    assert any("step 1 has 0 escalation.step events" in v for v in escalations), escalations

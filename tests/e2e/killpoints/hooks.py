@@ -31,7 +31,6 @@ from notify.sender import AppriseSender
 
 logger = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
-HOOKS = ("commit", "http", "send", "post")
 
 
 @dataclass(frozen=True)
@@ -44,10 +43,6 @@ class KillPlan:
     hooks: frozenset[str] = frozenset()
     after: datetime | None = None
     log: Path | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        after = self.after.isoformat() if self.after else None
-        return {"stage": self.stage, "n": self.n, "hooks": sorted(self.hooks), "after": after}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], log: Path | None) -> KillPlan:

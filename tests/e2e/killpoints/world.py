@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -139,6 +140,7 @@ class Zygote:
         self._process = subprocess.Popen(
             [sys.executable, "-m", "tests.e2e.killpoints.zygote", str(config)],
             cwd=ROOT, env={**os.environ, "T": TOKEN}, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            start_new_session=True,  # its own process group: the bots it forks end with it in close()
         )
         self._lines: Queue[str] = Queue()
         assert self._process.stdout is not None
@@ -167,6 +169,11 @@ class Zygote:
         return answer
 
     def close(self) -> None:
+        """End the zygote (its stdin closed, it ends after the bot in progress); a bot that hangs is killed."""
         if self._process.stdin is not None:
             self._process.stdin.close()
-        self._process.wait(timeout=30)
+        try:
+            self._process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self._process.pid, signal.SIGKILL)
+            self._process.wait(timeout=30)
