@@ -4,7 +4,8 @@ Each post is classified and filed (``classifiers.filing`` decides where): the ci
 the same matter joins the case it continues (``followup``), another reporter of an open incident joins
 that incident (``incident``), anything else opens a case of its own (``first``). Every post keeps its own
 category; the follow-up tracker takes each one from there (``handled_at`` is left empty for it).
-Mentions are claimed with ``FOR UPDATE SKIP LOCKED`` so several bot processes never classify one twice.
+Mentions are claimed with ``FOR UPDATE SKIP LOCKED`` so several bot processes never classify one twice; they
+classify in parallel and file one at a time (:func:`models.leases.hold_exclusive`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from classifiers.filing import (
 )
 from models.db import session_scope
 from models.followup import Reply
+from models.leases import hold_exclusive
 from models.lifecycle import OPEN, Status
 from models.mentions import audit
 from models.routing import Assignment
@@ -122,6 +124,9 @@ class ClassifyStage(Generic[PostT]):
                 if not batch:
                     return counts
                 results = self._classify(batch)
+                # filing one process at a time: another reporter of an incident, or the citizen's next post,
+                # classified by another process this moment, finds the case the first one opened
+                hold_exclusive(session, "file posts")
                 replies = _bot_replies(session, batch)
                 for mention in batch:
                     filing = self._file(session, mention, results.get(str(mention.id)), replies, now)

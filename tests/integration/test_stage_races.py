@@ -26,6 +26,10 @@ from models.routing import OutboxMessage
 from models.tables import AuditEvent
 from monitor.watch import WatchSettings, WatchStage
 from tests.builders import make_org
+from tests.integration.test_followup_filing import NOW as INCIDENT_NOW
+from tests.integration.test_followup_filing import filed, store
+from tests.integration.test_followup_filing import stage as classify_stage
+from tests.integration.test_incidents import POLICY, POTHOLE_FB, SCRIPT, first_reporter
 from tests.integration.test_reply_stage import (  # noqa: F401  (fixtures: make_world, world, clock)
     CITIZEN_POSTS,
     World,
@@ -117,3 +121,20 @@ def test_two_reply_stages_at_once_keep_the_x_daily_cap(world: World) -> None:  #
         statuses = [session.get(Reply, i).status for i in ids]  # type: ignore[union-attr]
     assert statuses.count("posted") == 1, statuses
     assert len(world.received()) == 1
+
+
+@ON_POSTGRES
+def test_two_classify_stages_at_once_file_two_reporters_of_one_incident_into_one_case(engine: Engine) -> None:
+    """Each process claims one reporter's post (``SKIP LOCKED``); the first opens the case and, before it
+    commits, the second looked for an open incident, found none and opened a second case. Now filing waits."""
+    first, second = first_reporter(engine), "1089_3001"
+    store(engine, second, POTHOLE_FB, author="asha", in_reply_to_id="1089", conversation_id="1089", minutes=50)
+
+    def run() -> object:
+        return classify_stage(SCRIPT, POLICY, batch_size=1).run(engine, INCIDENT_NOW)
+
+    race(engine, "INSERT INTO complaint", run, run)  # the first stops having opened its case
+
+    posts = filed(engine)
+    assert posts[first].complaint_id == posts[second].complaint_id
+    assert [posts[first].joined_as, posts[second].joined_as] == ["first", "incident"]
