@@ -193,6 +193,7 @@ class FacebookPlatform:
             return
         edge = post.get("comments")
         convert = partial(self._to_mention, conversation_id=conversation_id, is_comment=True)
+        cursors_seen: set[str] = set()
         while edge is not None:
             comments, after = self._edge(edge, f"comments of {conversation_id}")
             for comment in comments:
@@ -202,6 +203,7 @@ class FacebookPlatform:
                 yield read
             if after is None:
                 return
+            self._check_new(after, cursors_seen, f"comments of {conversation_id}")
             params = {
                 "fields": COMMENT_FIELDS,
                 "filter": "stream",
@@ -234,6 +236,7 @@ class FacebookPlatform:
     ) -> Iterator[Any]:
         object_id, connection = path.split("/", 1)
         args = dict(params)
+        cursors_seen: set[str] = set()
         while True:
             call = partial(self._api.get_connection, object_id, connection, **args)
             answer = self._call(what, call, refusals=refusals)
@@ -241,7 +244,14 @@ class FacebookPlatform:
             yield from items
             if after is None:
                 return
+            self._check_new(after, cursors_seen, what)
             args["after"] = after
+
+    def _check_new(self, after: str, cursors_seen: set[str], what: str) -> None:
+        """The same page again and again would never end: a paging cursor given before is a BadPayload."""
+        if after in cursors_seen:
+            raise BadPayload(f"{self.label}: {what} answered a paging cursor it had given before")
+        cursors_seen.add(after)
 
     def _call(self, what: str, call: Callable[[], Any], *, refusals: Refusals | None = None) -> Any:
         self._watch.reset()

@@ -122,6 +122,7 @@ class TwitterPlatform:
         state = _Resume.parse(resume)
         pagination_token: str | None = None
         newest_id = state.newest_id
+        tokens_seen: set[str] = set()
         while True:
             response = self._call(
                 "mentions",
@@ -154,6 +155,9 @@ class TwitterPlatform:
             if budget.remaining is not None and budget.remaining <= 0:
                 reset_at = budget.reset_at or self._now() + timedelta(minutes=15)
                 raise RateLimited(f"{self.label}: mentions budget spent mid-range", reset_at)
+            if next_token in tokens_seen:  # the same page again and again would never end
+                raise BadPayload(f"{self.label}: mentions answered a next_token it had given before")
+            tokens_seen.add(next_token)
             pagination_token = next_token
 
     def post_reply(self, in_reply_to: str, text: str) -> str:

@@ -336,3 +336,34 @@ def test_a_body_that_is_not_json_is_a_platform_error_or_read(wire: Wire, body: b
         if isinstance(pages, list):
             for mention in (m for page in pages for m in page.mentions):
                 assert isinstance(mention.text, str)
+
+
+# ---- answers that would never end -----------------------------------------------------------------------------
+
+
+class Repeating(Wire):
+    """A platform that answers every call with the same page, which always says there is a next one."""
+
+    def send(self, adapter: HTTPAdapter, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        self.bodies = {name: [page] for name, page in self.pages.items()}
+        return super().send(adapter, request, *args, **kwargs)
+
+    pages: dict[str, Any] = field(default_factory=dict)
+
+
+@pytest.fixture
+def repeating(monkeypatch: pytest.MonkeyPatch) -> Repeating:
+    wire = Repeating()
+    monkeypatch.setattr(HTTPAdapter, "send", lambda adapter, request, *a, **k: wire.send(adapter, request, *a, **k))
+    return wire
+
+
+def test_a_next_token_that_never_changes_ends_the_fetch(repeating: Repeating) -> None:
+    repeating.pages = {"mentions": {"data": [x_tweet(1)], "includes": X_INCLUDES, "meta": {"next_token": "same"}}}
+    assert isinstance(read_all(lambda: TwitterPlatform(make_x_account(), now=lambda: NOW).fetch(None)), PlatformError)
+    post = {"id": f"{PAGE_ID}_1", "created_time": "2026-11-20T08:00:00+0000",
+            "comments": {"data": [fb_comment(1)], "paging": {"next": "https://graph/x?after=same", "cursors": {"after": "same"}}}}
+    paging = {"next": "https://graph/x?after=same", "cursors": {"after": "same"}}
+    repeating.pages = {"feed": {"data": [post], "paging": paging}, "tagged": {"data": [], "paging": paging},
+                       "comments": {"data": [fb_comment(2)], "paging": paging}}
+    assert isinstance(read_all(lambda: FacebookPlatform(make_facebook_page(), now=lambda: NOW).fetch(None)), PlatformError)
