@@ -9,6 +9,7 @@ the generated body, so tweepy and pyfacebook build, send and parse each call as 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -143,6 +144,14 @@ def assert_well_formed(mention: FetchedMention, platform: str) -> None:
         assert value is None or isinstance(value, str)
 
 
+def assert_skips_logged(items: list[Any], mentions: list[FetchedMention], caplog: pytest.LogCaptureFixture) -> None:
+    """An item that did not become a post was skipped out loud: a WARNING says so, by id, never by its text."""
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "skipped" in r.getMessage()]
+    assert len(mentions) <= len(items)
+    assert (len(mentions) < len(items)) <= bool(warnings), (items, warnings)
+    assert not any("Signal jumping at Silk Board" in w or "Pothole" in w for w in warnings)
+
+
 # ---- X ------------------------------------------------------------------------------------------------------
 
 
@@ -189,15 +198,20 @@ def x_pages(draw: st.DrawFn) -> tuple[dict[str, Any], set[str]]:
 @example(({"data": [x_tweet(1), {"id": "1800000000000000001", "created_at": None}, "RT", None], "meta": {}}, {"1900000000000000001"}))
 @example(({"data": [x_tweet(1), x_tweet(2) | {"id": "1800000000000000002", "created_at": "9999-12-31T23:59:59.000-23:59"}],
            "meta": {}}, {"1900000000000000001"}))  # found: a time past the last UTC one raised OverflowError
-def test_a_bad_tweet_never_costs_the_good_ones_beside_it(wire: Wire, generated: tuple[dict[str, Any], set[str]]) -> None:
+def test_a_bad_tweet_never_costs_the_good_ones_beside_it(
+    wire: Wire, caplog: pytest.LogCaptureFixture, generated: tuple[dict[str, Any], set[str]]
+) -> None:
     body, good_ids = generated
     wire.bodies = {"mentions": [body]}
-    pages = read_all(lambda: TwitterPlatform(make_x_account(), now=lambda: NOW).fetch(None))
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="monitor.payload"):
+        pages = read_all(lambda: TwitterPlatform(make_x_account(), now=lambda: NOW).fetch(None))
     assert isinstance(pages, list), f"the page's containers were readable, yet: {pages!r}"
     mentions = [m for page in pages for m in page.mentions]
     for mention in mentions:
         assert_well_formed(mention, "x")
     assert good_ids <= {m.external_id for m in mentions}
+    assert_skips_logged(body["data"], mentions, caplog)
     assert pages[-1].is_last
     if good_ids and not isinstance(body["meta"].get("newest_id"), str):
         assert pages[-1].cursor is not None and int(pages[-1].cursor) >= max(int(i) for i in good_ids)
@@ -284,16 +298,20 @@ def graph_answers(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any], set[
                                             fb_comment(2)]}}]},
           {"data": []}, {f"{PAGE_ID}_1_2"}))  # found: a time past the last UTC one raised OverflowError
 def test_a_bad_comment_never_costs_the_good_ones_beside_it(
-    wire: Wire, generated: tuple[dict[str, Any], dict[str, Any], set[str]]
+    wire: Wire, caplog: pytest.LogCaptureFixture, generated: tuple[dict[str, Any], dict[str, Any], set[str]]
 ) -> None:
     feed, tagged, good_ids = generated
     wire.bodies = {"feed": [feed], "tagged": [tagged]}
-    pages = read_all(lambda: FacebookPlatform(make_facebook_page(), now=lambda: NOW).fetch(None))
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="monitor.payload"):
+        pages = read_all(lambda: FacebookPlatform(make_facebook_page(), now=lambda: NOW).fetch(None))
     assert isinstance(pages, list), f"the answers' containers were readable, yet: {pages!r}"
     mentions = [m for page in pages for m in page.mentions]
     for mention in mentions:
         assert_well_formed(mention, "facebook")
     assert good_ids <= {m.external_id for m in mentions}
+    comments = [c for post in feed["data"] if isinstance(post, dict) for c in post.get("comments", {}).get("data", [])]
+    assert_skips_logged([*comments, *tagged["data"]], mentions, caplog)
     if good_ids:
         assert pages[-1].cursor is not None
 
