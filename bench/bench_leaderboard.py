@@ -13,7 +13,10 @@ action report, most are closed; of those never acknowledged most were closed by 
 note and a few are still open and overdue. Then it times the signed-in commissioner's ``GET /leaderboard``
 (the whole page: session, queries, measures, rendering) for the last 30 and 365 days, by station and by
 officer, several runs each, and prints the median and the 95th percentile (nearest rank) with the time
-spent loading the facts.
+spent loading the facts. Before timing, the day tallies are built from scratch (``--rebuild``'s work,
+timed: the backfill of an existing database) and the refresher's run after one case of an old day is
+touched is timed too (a day tallied again); then the page with that one day touched and not yet tallied
+again, and a supervisor's page (their ACP's stations, computed from the cases).
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from dashboard.app import create_app  # noqa: E402
+from dashboard.leaderboard import Directory  # noqa: E402
+from dashboard.leaderboard_refresh import TallyRefresher, rebuild  # noqa: E402
 from dashboard.users import add_user  # noqa: E402
 from models.db import make_engine, migrate, session_scope  # noqa: E402
 from models.leaderboard import load_facts  # noqa: E402
@@ -331,6 +336,7 @@ def fill(engine: Engine, *, complaints: int, days: float) -> None:
         write(engine, rows)
         say(f"  {synthetic.ids['complaint']:>9,} complaints, {written:>10,} rows, {time.perf_counter() - began:5.0f} s")
     with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM tally_touch"))  # a bulk load touched every case: the tallies are built next
         if engine.dialect.name == "postgresql":
             for table in ("account", *TABLES):
                 conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
@@ -384,27 +390,97 @@ def add_proposed_indexes(engine: Engine) -> None:
         conn.execute(sa.text("ANALYZE"))
 
 
-def time_page(engine: Engine, *, runs: int, label: str) -> list[str]:
-    add_user(engine, username="bench-commissioner", role="commissioner", password=PASSWORD, now=NOW) if not _has_user(engine) else None
-    app = create_app(engine, secret_key=Secret("b" * 40), clock=lambda: NOW)
-    client = TestClient(app)
+def tally_all(engine: Engine) -> TallyRefresher:
+    """The tallies from scratch, as ``run.py leaderboard --rebuild`` makes them (the page's own directory and zone)."""
+    refresher = TallyRefresher(Directory(), UTC)
+    began = time.perf_counter()
+    days = rebuild(engine, refresher, now=NOW, chunk_days=30, say=lambda line: None)
+    spent = time.perf_counter() - began
+    say(f"{engine.dialect.name:<10} backfill: {days} days tallied in {spent:.0f} s ({1000 * spent / max(days, 1):.0f} ms a day)")
+    return refresher
+
+
+def touch_old_case(engine: Engine, days_ago: int) -> None:
+    """A closed case of an old day changes (its note is edited): its day is touched."""
+    at = NOW - timedelta(days=days_ago)
+    with engine.begin() as conn:
+        found = conn.execute(sa.select(sa.text("complaint_id")).select_from(sa.text("assignment")).where(
+            sa.text("assigned_at >= :at AND role = 'assignee'")).order_by(sa.text("assigned_at")).limit(1), {"at": at}).scalar_one()
+        conn.execute(sa.text("UPDATE complaint SET action_note = COALESCE(action_note, '') || '.' WHERE id = :id"), {"id": found})
+
+
+def time_refresh(engine: Engine, refresher: TallyRefresher, *, runs: int) -> None:
+    spent = []
+    for n in range(runs):
+        touch_old_case(engine, 100 + 40 * n)
+        began = time.perf_counter()
+        counts = refresher.run(engine, NOW)
+        spent.append((time.perf_counter() - began) * 1000)
+        assert counts["tally_days"] >= 1, counts
+    say(f"{engine.dialect.name:<10} refresh of one touched day: median {statistics.median(spent):.0f} ms, max {max(spent):.0f} ms ({runs} runs)")
+
+
+def signed_in(engine: Engine, username: str, **app: Any) -> TestClient:
+    client = TestClient(create_app(engine, secret_key=Secret("b" * 40), clock=lambda: NOW, **app))
     page = client.get("/login").text
     token = page.split('name="csrftoken" value="', 1)[1].split('"', 1)[0]
-    answer = client.post("/login", data={"username": "bench-commissioner", "password": PASSWORD, "csrftoken": token}, follow_redirects=False)
+    answer = client.post("/login", data={"username": username, "password": PASSWORD, "csrftoken": token}, follow_redirects=False)
     assert answer.status_code == 303, answer.text[:300]
+    return client
+
+
+def time_url(client: TestClient, url: str, runs: int) -> list[float]:
+    assert client.get(url).status_code == 200  # warm the caches once
+    pages = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        answer = client.get(url)
+        pages.append((time.perf_counter() - began) * 1000)
+        assert answer.status_code == 200
+    return pages
+
+
+def time_others(engine: Engine, *, runs: int) -> None:
+    """The page with one day touched and not yet tallied again; a supervisor's page (computed from the cases)."""
+    client = signed_in(engine, "bench-commissioner")
+    until = (NOW + timedelta(days=1)).date()
+    for days in (30, 365):
+        since = until - timedelta(days=days)
+        touch_old_case(engine, days - 3)
+        pages = time_url(client, f"/leaderboard?by=station&since={since}&until={until}", runs)
+        say(f"{engine.dialect.name:<10} {days:>3} days by station, one day touched: page median {statistics.median(pages):7.0f} ms  p95 {nearest_rank(pages, 0.95):7.0f} ms")
+    with engine.begin() as conn:
+        acp, stations = busiest_acp(conn)
+    if not _has_user(engine, "bench-supervisor"):
+        add_user(engine, username="bench-supervisor", role="supervisor", password=PASSWORD, now=NOW, unit_id=acp)
+    client = signed_in(engine, "bench-supervisor", units_under=lambda unit: stations if unit == acp else set())
+    for days in (30, 365):
+        since = until - timedelta(days=days)
+        pages = time_url(client, f"/leaderboard?by=station&since={since}&until={until}", runs)
+        say(f"{engine.dialect.name:<10} {days:>3} days, supervisor of {acp} ({len(stations)} stations): page median {statistics.median(pages):7.0f} ms  p95 {nearest_rank(pages, 0.95):7.0f} ms")
+
+
+def busiest_acp(conn: sa.Connection) -> tuple[str, set[str]]:
+    with (CITY / "stations.csv").open(encoding="utf-8") as handle:
+        parent = {r["id"]: r["parent_id"] for r in csv.DictReader(handle) if r["parent_id"]}
+    counts: dict[str, int] = {r[0]: int(r[1]) for r in conn.execute(sa.text("SELECT station_id, count(*) FROM complaint GROUP BY station_id"))}
+    load: dict[str, int] = defaultdict(int)
+    for station, n in counts.items():
+        if station in parent:
+            load[parent[station]] += n
+    acp = max(load, key=lambda unit: load[unit])
+    return acp, {s for s, p in parent.items() if p == acp}
+
+
+def time_page(engine: Engine, *, runs: int, label: str) -> list[str]:
+    add_user(engine, username="bench-commissioner", role="commissioner", password=PASSWORD, now=NOW) if not _has_user(engine) else None
+    client = signed_in(engine, "bench-commissioner")
     lines = []
     until = (NOW + timedelta(days=1)).date()
     for days in (30, 365):
         since = until - timedelta(days=days)
         for by in ("station", "officer"):
-            url = f"/leaderboard?by={by}&since={since}&until={until}"
-            assert client.get(url).status_code == 200  # warm the caches once
-            pages, facts = [], []
-            for _ in range(runs):
-                began = time.perf_counter()
-                answer = client.get(url)
-                pages.append((time.perf_counter() - began) * 1000)
-                assert answer.status_code == 200
+            pages, facts = time_url(client, f"/leaderboard?by={by}&since={since}&until={until}", runs), []
             cases = 0
             for _ in range(max(1, runs // 2)):
                 with session_scope(engine) as session:
@@ -419,15 +495,15 @@ def time_page(engine: Engine, *, runs: int, label: str) -> list[str]:
                     cases = len(loaded.cases)
             lines.append(
                 f"{engine.dialect.name:<10} {label:<18} {days:>3} days by {by:<7} {cases:>8,} cases  page median {statistics.median(pages):7.0f} ms"
-                f"  p95 {nearest_rank(pages, 0.95):7.0f} ms  (loading the facts: median {statistics.median(facts):6.0f} ms)"
+                f"  p95 {nearest_rank(pages, 0.95):7.0f} ms  (loading the facts from the cases instead: median {statistics.median(facts):6.0f} ms)"
             )
             say(lines[-1])
     return lines
 
 
-def _has_user(engine: Engine) -> bool:
+def _has_user(engine: Engine, username: str = "bench-commissioner") -> bool:
     with engine.connect() as conn:
-        found = conn.execute(sa.text("SELECT count(*) FROM dashboard_user WHERE username = 'bench-commissioner'"))
+        found = conn.execute(sa.text("SELECT count(*) FROM dashboard_user WHERE username = :u"), {"u": username})
         return bool(found.scalar_one())
 
 
@@ -455,7 +531,10 @@ def main() -> None:
         fill(engine, complaints=args.complaints, days=args.days)
         say(f"filled in {time.perf_counter() - began:.0f} s")
     say(f"{complaint_count(engine):,} complaints; now = {NOW:%Y-%m-%d %H:%M} UTC; {args.runs} runs each")
-    time_page(engine, runs=args.runs, label="as migrated")
+    refresher = tally_all(engine)
+    time_refresh(engine, refresher, runs=args.runs)
+    time_page(engine, runs=args.runs, label="from the tallies")
+    time_others(engine, runs=args.runs)
     if args.proposed_indexes:
         add_proposed_indexes(engine)
         time_page(engine, runs=args.runs, label="+ proposed indexes")

@@ -4,6 +4,7 @@
 deployment's timezone) and the page's query (``by``, ``level``, ``since``, ``until``, ``sort``, ``order``):
 with ``as_csv`` it writes exactly what ``/leaderboard.csv`` serves for the same query, else an aligned
 table. It sees everything, as the commissioner does. A bad query is one line on stderr and exit code 2.
+:func:`rebuild_tallies` (``--rebuild``) tallies every day again, saying how far it got.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from dashboard.leaderboard import MEASURES, Directory, Row, Rules, cell
 from dashboard.leaderboard_pages import BadQuery, Board, Scope, board_csv, build_board, parse_query
+from dashboard.leaderboard_refresh import TallyRefresher, rebuild
 
 
 def print_leaderboard(
@@ -44,6 +46,18 @@ def print_leaderboard(
         return 2
     board = build_board(engine, query, scope=Scope(), directory=directory, rules=rules, tz=tz, now=now)
     out.write(board_csv(board) if as_csv else table(board))
+    return 0
+
+
+def rebuild_tallies(engine: Engine, *, directory: Directory, tz: tzinfo, now: datetime, err: TextIO = sys.stderr) -> int:
+    """Every day's tally from scratch, one progress line a month of days; exit code 0."""
+
+    def progress(line: str) -> None:
+        err.write(line + "\n")
+        err.flush()
+
+    days = rebuild(engine, TallyRefresher(directory, tz), now=now, say=progress)
+    progress(f"leaderboard: done, {days} days tallied")
     return 0
 
 

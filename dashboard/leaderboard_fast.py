@@ -105,9 +105,11 @@ def fast_rows(
     overdue = overdue_counts(load_overdue(session, now=now), by=by, now=now.timestamp(), directory=directory, level=level)
     weeks = len(range(0, end - first, 7))
     rows = sum_rows(days, weeks=weeks, overdue=overdue, now=now.timestamp(), by=by, level=level, rules=rules, directory=directory)
+    logger.debug("leaderboard %s %s..%s: %d days tallied, %d computed", by, since, until - timedelta(days=1), end - first - len(live), len(live))
+    if kind == "station":  # the map's counts are the station rows' cases
+        return rows, station_assigned([{r.key: int(r.value("assigned") or 0) for r in rows}])
     per_day = [
         computed[(d, "station")].assigned() if d in live else dict(zip(json.loads(stations[d].keys), json.loads(stations[d].assigned), strict=True))
         for d in range(first, end)
     ]
-    logger.debug("leaderboard %s %s..%s: %d days tallied, %d computed", by, since, until - timedelta(days=1), end - first - len(live), len(live))
     return rows, station_assigned(per_day)

@@ -16,8 +16,9 @@ import io
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from functools import lru_cache
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
@@ -47,6 +48,7 @@ from dashboard.leaderboard import (
     station_counts,
 )
 from dashboard.leaderboard_fast import fast_rows, local_midnight
+from dashboard.leaderboard_html import Sparkline, row_writer
 from dashboard.sessions import Viewer
 from dashboard.svg import MapLayer, legend, project_map, shade, trend
 from dashboard.web import Web
@@ -76,11 +78,16 @@ class Query:
         if self.by == "area":
             values["level"] = self.level
         values |= {"sort": self.sort, "order": self.order, **changes}
-        return urlencode(values)
+        return "&".join(f"{_quoted(k)}={_quoted(v)}" for k, v in values.items())  # urlencode's, but memoised
 
     @property
     def last_day(self) -> date:
         return self.until - timedelta(days=1)
+
+
+@lru_cache(maxsize=8192)
+def _quoted(text: str) -> str:
+    return quote_plus(text)  # the page asks for the same few thousand pieces again and again
 
 
 def parse_query(params: Mapping[str, str], *, today: date) -> Query:
@@ -235,9 +242,6 @@ def leaderboard_routes(web: Web, directory: Directory, rules: Rules, tz: tzinfo 
         visible = None if scope.stations is None else set(scope.stations)
         weeks = board.week_starts
 
-        def sparkline(row: Row) -> Any:
-            return trend([(d, w.cases, w.ack_in_time) for d, w in zip(weeks, row.weeks, strict=False)])
-
         overall = total_weeks(board.rows, len(weeks))
         context = {
             "board": board,
@@ -246,7 +250,7 @@ def leaderboard_routes(web: Web, directory: Directory, rules: Rules, tz: tzinfo 
             "specs": SPECS,
             "cell": cell,
             "natural_order": natural_order,
-            "sparkline": sparkline,
+            "row_html": row_writer(board.query.params(), Sparkline(weeks)),
             "chart": trend([(d, w.cases, w.ack_in_time) for d, w in zip(weeks, overall, strict=False)], width=720, height=160, pad=8),
             "chart_weeks": list(zip(weeks, overall, strict=False)),
             "maps": maps,

@@ -47,10 +47,12 @@ class TallyRefresher:
         self.directory, self.tz, self.days_per_run = directory, tz, days_per_run
 
     def run(self, engine: Engine, now: datetime) -> dict[str, int]:
+        """The days tallied (0 when there was nothing to do or another process was at it)."""
         with session_scope(engine) as session:
             if not _locked(session):
-                return {"skipped": 1}
-            return self.refresh(session, now)
+                return {"tally_days": 0}
+            done = self.refresh(session, now)
+        return {"tally_days": done["days_again"] + done["days_new"]}
 
     def refresh(self, session: Session, now: datetime, *, days: int | None = None) -> dict[str, int]:
         budget = self.days_per_run if days is None else days
@@ -82,7 +84,9 @@ class TallyRefresher:
 def _locked(session: Session) -> bool:
     if session.get_bind().dialect.name != "postgresql":
         return True  # one bot per SQLite file; the file's write lock orders the rest
-    return bool(session.execute(sa.text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": LOCK_KEY}).scalar_one())
+    # one lock per schema: two deployments (or tests) in one database do not wait for each other
+    claim = sa.text("SELECT pg_try_advisory_xact_lock(:key, hashtext(current_schema()))")
+    return bool(session.execute(claim, {"key": LOCK_KEY}).scalar_one())
 
 
 def rebuild(engine: Engine, refresher: TallyRefresher, *, now: datetime, chunk_days: int = 30, say: Callable[[str], None] = print) -> int:

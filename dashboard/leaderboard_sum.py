@@ -64,13 +64,15 @@ def sum_rows(
                 owners.append(at[day.owners[a]])
     ranks = [_nearest_ranks(values, owners, n) for values, owners in times]
     rows = []
+    trend_of = trend[:, :weeks].tolist()
+    counts_of, resolved_of = counts.tolist(), resolved.tolist()
     for key, i in index.items():
-        c = counts[i]
+        c = counts_of[i]
         measures = {
             "assigned": Measure(float(c[0])),
-            "ack_in_time": Measure(100.0 * int(c[1]) / int(c[2]) if c[2] else None),
-            "resolved": Measure(float(resolved[i])),
-            "reopened": Measure(100.0 * int(c[4]) / int(c[3]) if c[3] else None),
+            "ack_in_time": Measure(100.0 * c[1] / c[2] if c[2] else None),
+            "resolved": Measure(float(resolved_of[i])),
+            "reopened": Measure(100.0 * c[4] / c[3] if c[3] else None),
             "escalations": Measure(float(c[5])),
             "replies": Measure(float(c[6])),
             "overdue": Measure(float(overdue.get(key, 0))),
@@ -78,11 +80,11 @@ def sum_rows(
         for (name, _), (p50, p90) in zip(_TIMES, ranks, strict=True):
             measures[f"{name}_p50"], measures[f"{name}_p90"] = Measure(p50[i]), Measure(p90[i])
         label, detail = describe(key, by, level, directory)
-        cases = int(c[0])
+        cases = c[0]
         unranked = None
         if cases < rules.min_cases:
             unranked = f"not ranked: {cases} case{'s' if cases != 1 else ''}, fewer than {rules.min_cases}"
-        week_rows = tuple(Week(int(w[0]), int(w[1]), int(w[2])) for w in trend[i][:weeks])
+        week_rows = tuple(Week(*w) for w in trend_of[i])
         rows.append(Row(key, label, detail, {m.name: measures[m.name] for m in MEASURES}, week_rows, None, unranked))
     return rows
 

@@ -206,6 +206,6 @@ def station_assigned(tallies: Iterable[Mapping[str, int]]) -> dict[str, int]:
     found: dict[str, int] = {}
     for day in tallies:
         for key, n in day.items():
-            if key:  # "" is "no station": the map has no such place
+            if key and n:  # "" is "no station": the map has no such place
                 found[key] = found.get(key, 0) + n
     return found

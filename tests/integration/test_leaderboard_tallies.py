@@ -140,7 +140,7 @@ def check_all(engine: Engine, rng: random.Random, rounds: int) -> None:
 def change_after_tally(engine: Engine, ids: list[int]) -> None:
     """What the desk, the officers and the bot do to cases already tallied."""
     with session_scope(engine) as session:
-        closed = list(session.exec(select(Complaint).where(Complaint.status == "closed", col(Complaint.action_note).is_not(None))))
+        closed = list(session.exec(select(Complaint).where(Complaint.status == "closed", col(Complaint.action_note).is_not(None)).order_by(col(Complaint.id))))
         settled, no_note, moved = closed[0], closed[1], closed[2]
         # a settled case reopened: its holding reopened days later by another officer
         settled.status, settled.closed_at = "reopen_requested", None
@@ -156,7 +156,7 @@ def change_after_tally(engine: Engine, ids: list[int]) -> None:
         # a late action-taken reply posted (a bulk UPDATE, as the reply stage writes)
         session.execute(sa.update(Reply).where(Reply.status == "queued").values(status="posted"))  # type: ignore[arg-type]
         # a reassignment across days: an open holding ends and another officer takes it on a later day
-        held = session.exec(select(Assignment).where(Assignment.status == "open", Assignment.assigned_at < NOW - timedelta(days=5))).first()
+        held = session.exec(select(Assignment).where(Assignment.status == "open", Assignment.assigned_at < NOW - timedelta(days=5)).order_by(col(Assignment.id))).first()
         assert held is not None
         held.status, held.ended_at = "moved", held.assigned_at + timedelta(days=3)
         session.add(Assignment(complaint_id=held.complaint_id, docket=held.docket, officer_id="o1", unit_id="s2", station_id="s2",
@@ -170,11 +170,11 @@ def test_the_tallied_leaderboard_equals_the_computation_over_all_cases(cases: tu
     rng = random.Random(5)
     refresher = TallyRefresher(DIRECTORY, TZ, days_per_run=8)
     check_all(engine, rng, 6)  # nothing tallied yet: every day from the cases
-    assert refresher.run(engine, NOW)["days_new"] == 8  # half-way through the backfill, newest first
+    assert refresher.run(engine, NOW)["tally_days"] == 8  # half-way through the backfill, newest first
     check_all(engine, rng, 10)
     change_after_tally(engine, ids)
     check_all(engine, rng, 10)  # touched days from the cases, the rest from the tallies
-    while refresher.run(engine, NOW)["days_left"]:
+    while refresher.run(engine, NOW)["tally_days"]:
         pass
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM tally_touch")).scalar_one() == 0

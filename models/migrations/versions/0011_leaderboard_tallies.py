@@ -10,7 +10,8 @@ database itself in the writer's own transaction, whenever a leaderboard input of
 assignment, an escalation step, an action-taken reply, a post joined to the case, the case's own status,
 station, note or close time, or a reopening on the audit trail. Triggers rather than the writers' code: every
 writer is covered, the ORM's, the bulk ``UPDATE``s and any future one. ``ix_assignment_assigned_at`` lets a
-day's cases be found without reading every assignment.
+day's cases be found without reading every assignment; ``ix_assignment_open_ack`` and ``_act`` the holdings
+overdue now.
 """
 
 from __future__ import annotations
@@ -76,6 +77,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_assignment_assigned_at", "assignment", ["assigned_at"])
+    # overdue now: the open holdings still to acknowledge, or to act on, by their deadline
+    op.create_index("ix_assignment_open_ack", "assignment", ["status", "acknowledged_at", "acknowledge_by"])
+    op.create_index("ix_assignment_open_act", "assignment", ["status", "acted_at", "act_by"])
     is_pg = op.get_bind().dialect.name == "postgresql"
     for n, (table, event, complaint, held, when) in enumerate(_TOUCHES):
         insert = f"INSERT INTO tally_touch (complaint_id, held_at) VALUES ({complaint}, {held})"
@@ -119,6 +123,8 @@ def downgrade() -> None:
         op.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}" if is_pg else f"DROP TRIGGER IF EXISTS {name}")
         if is_pg:
             op.execute(f"DROP FUNCTION IF EXISTS {name}()")
+    op.drop_index("ix_assignment_open_act", table_name="assignment")
+    op.drop_index("ix_assignment_open_ack", table_name="assignment")
     op.drop_index("ix_assignment_assigned_at", table_name="assignment")
     op.drop_table("tally_meta")
     op.drop_table("tally_touch")
