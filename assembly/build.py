@@ -110,6 +110,7 @@ def _assemble(
     relocate = make_relocate(settings.city_dir, jurisdictions) if engine is not None else None  # the desk's corrections
     followup = make_followup(settings, engine, organisation, {a.account_id: a.platform for a in accounts}, relocate)
     first, notify = make_stages(settings, classifier, organisation, cameras, jurisdictions)
+    tally = make_tally(settings, organisation, jurisdictions)
     return Assembly(
         settings,
         engine,
@@ -118,11 +119,19 @@ def _assemble(
         cameras,
         classifier,
         platforms,
-        (*first, *followup.stages, notify),  # notify last: what the tracker wrote goes out in the same cycle
+        (*first, *followup.stages, tally, notify),  # notify last: what the tracker wrote goes out in the same cycle
         accounts,
         followup,
         lock,
     )
+
+
+def make_tally(settings: Settings, organisation: Organisation, jurisdictions: Jurisdictions) -> Stage:
+    """The leaderboard's day tallies, kept up to date after the tracker's stages (see dashboard.leaderboard_refresh)."""
+    from assembly.dashboard_data import leaderboard_inputs
+    from dashboard.leaderboard_refresh import TallyRefresher
+
+    return TallyRefresher(leaderboard_inputs(organisation, jurisdictions), settings.tz)
 
 
 def signed_links(settings: Settings, clock: Clock = utc_now) -> Callable[[str, str], str] | None:
