@@ -53,7 +53,7 @@ from tests.e2e.test_ingest import RUN
 from tests.invariants import assert_invariants, violations
 
 pytestmark = pytest.mark.slow
-POSTS_PER_PLATFORM = 24  # 48 posts: 8 at first, 16 around each stop, 8 at the end
+POSTS_PER_PLATFORM = 16  # 32 posts: 6 at first, 12 around each stop, 2 at the end
 OUTAGE_S = 6.0  # longer than the stages' 5 s turn: every stage meets the stopped server
 
 
@@ -196,14 +196,14 @@ def test_postgresql_stopped_fast_and_immediate_under_a_running_bot_loses_nothing
                                stdout=subprocess.DEVNULL, stderr=stderr)
     try:
         wait_until("bot running", lambda: "bot running" in log.read_text(), bot, log)
-        released = sandbox.state.release(8)
+        released = sandbox.state.release(6)
         wait_until("the first posts stored", lambda: count(watcher, stored) == released, bot, log)
         for mode in ("fast", "immediate"):
             failures_before = failures_logged(log)
-            released += sandbox.state.release(8)  # the stop lands as the bot reads or stores these
+            released += sandbox.state.release(6)  # the stop lands as the bot reads or stores these
             server.stop(mode)
             down_at = time.monotonic()
-            released += sandbox.state.release(8)  # and these come while the database is down
+            released += sandbox.state.release(6)  # and these come while the database is down
             wait_until(f"a logged failure with the server stopped ({mode})",
                        partial(above, partial(failures_logged, log), failures_before), bot, log)
             time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - down_at)))
