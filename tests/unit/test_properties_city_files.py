@@ -129,7 +129,7 @@ def test_the_sample_people_load() -> None:
 PEOPLE_NAMES = st.sampled_from(PEOPLE_FILES)
 
 
-@PROPERTY
+@settings(PROPERTY, max_examples=25 * SCALE)
 @given(PEOPLE_NAMES.flatmap(lambda name: st.tuples(st.just(name), changed_csv(name))))
 @example(("officers.csv", "id,name,rank,unit_id,role,status,channels,digest_every_min\nB1,N,R,blr-sm-desk,head,active,,"
           + "1" * 5_000 + "\n"))
@@ -138,7 +138,7 @@ def test_changed_people_files_give_an_organisation_or_their_problems(tmp_path: P
     organisation(people_folder(tmp_path, name, content))
 
 
-@PROPERTY
+@settings(PROPERTY, max_examples=25 * SCALE)
 @given(PEOPLE_NAMES.flatmap(lambda name: st.tuples(st.just(name), corrupted_bytes(name))))
 @example(("rosters.csv", b"\xff" + (CITY / "rosters.csv").read_bytes()))
 @example(("officers.csv", (CITY / "officers.csv").read_bytes() + b'B9,"' + b"y" * 140_000 + b'"\n'))

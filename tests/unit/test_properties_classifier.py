@@ -28,6 +28,7 @@ from routing.jurisdictions import Jurisdictions
 from routing.people import load_organisation
 from routing.rules import CaseFacts, Policy, decide
 
+pytestmark = pytest.mark.slow  # the committed model with the city's places loads in ~7 s
 SCALE = int(os.environ.get("PROPERTY_EXAMPLES", "1"))
 PROPERTY = settings(
     max_examples=40 * SCALE,
