@@ -91,12 +91,15 @@ class World:
 
 
 def spread(posts: Sequence[ScenarioPost], start_at: datetime, over: timedelta) -> list[ScenarioPost]:
-    """The posts (X ids fixed first) moved onto ``over`` from ``start_at`` on, oldest first, in their order."""
+    """The citizens' posts (X ids fixed first) moved onto ``over`` from ``start_at`` on, oldest first, in their
+    order; the page's own posts (always shown) an hour before."""
     fixed = shift_to_now(posts, max(p.created_at for p in posts))
-    first, last = min(p.created_at for p in fixed), max(p.created_at for p in fixed)
+    citizens = [p.created_at for p in fixed if p.kind != "page_post"]
+    first, last = min(citizens), max(citizens)
     scale = over / max(last - first, timedelta(seconds=1))
-    return sorted((replace(p, created_at=start_at + (p.created_at - first) * scale) for p in fixed),
-                  key=lambda p: p.created_at)
+    moved = [replace(p, created_at=start_at - timedelta(hours=1) if p.kind == "page_post"
+                     else start_at + (p.created_at - first) * scale) for p in fixed]
+    return sorted(moved, key=lambda p: p.created_at)
 
 
 class FileClock:
