@@ -161,23 +161,29 @@ def test_a_hung_request_times_out_while_the_other_account_keeps_polling(sim: Sim
     hang_s = 10 * sim.bot.polling.request_timeout_s
     sim.sandbox.state.add_fault(FaultSpec(kind="timeout", platform="x", path="/mentions", delay_s=hang_s, count=1))
     post_now(sim, 1)
-    outcome: list[PollOutcome] = []
+    outcome: list[tuple[PollOutcome, float]] = []
+
+    def x_lane() -> None:
+        began = time.monotonic()
+        polled = sim.bot.poll(sim.x)
+        outcome.append((polled, time.monotonic() - began))
+
     started = time.monotonic()
-    hung = threading.Thread(target=lambda: outcome.append(sim.bot.poll(sim.x)), name="x lane")
+    hung = threading.Thread(target=x_lane, name="x lane")
     hung.start()
-    page_turns = 0
+    page_turns = polled_while_x_hung = 0
     while hung.is_alive() or page_turns == 0:  # the page's lane and the stages go on meanwhile
         sim.sandbox.state.inject(fb_comment(100 + page_turns, sim.clock()))
         sim.poll(sim.fb)
+        polled_while_x_hung += hung.is_alive()
         sim.bot.run_stages()
         page_turns += 1
         assert on_sandbox(sim, "facebook") <= stored_ids(sim, "facebook")
         assert time.monotonic() - started < hang_s, "the X request was not cut off at its timeout"
-    elapsed_s = time.monotonic() - started
-    [out] = outcome
+    [(out, elapsed_s)] = outcome
     assert out.error and not out.complete and out.next_attempt_at is not None, out.summary()
     assert sim.bot.polling.request_timeout_s <= elapsed_s < hang_s / 2, elapsed_s
-    assert page_turns >= 2, "the page polled while X hung"
+    assert polled_while_x_hung >= 1, "the page polled while X hung"
     assert cursor(sim, "x").failures == 1
     sim.clock.advance(sim.bot.polling.interval_s)
     settle(sim)
