@@ -23,9 +23,10 @@ from models.db import session_scope
 from models.followup import Reply
 from models.mentions import ensure_account
 from models.routing import OutboxMessage
-from models.tables import AuditEvent
+from models.tables import Account, AuditEvent
+from monitor.loop import make_platform, register_accounts
 from monitor.watch import WatchSettings, WatchStage
-from tests.builders import make_org
+from tests.builders import make_org, make_polling, make_x_account
 from tests.integration.test_followup_filing import NOW as INCIDENT_NOW
 from tests.integration.test_followup_filing import filed, store
 from tests.integration.test_followup_filing import stage as classify_stage
@@ -138,3 +139,18 @@ def test_two_classify_stages_at_once_file_two_reporters_of_one_incident_into_one
     posts = filed(engine)
     assert posts[first].complaint_id == posts[second].complaint_id
     assert [posts[first].joined_as, posts[second].joined_as] == ["first", "incident"]
+
+
+@ON_POSTGRES
+def test_two_bots_starting_at_once_register_an_account_once(engine: Engine) -> None:
+    """Each bot looks its accounts up at start and adds those missing: the second, not seeing the first's
+    uncommitted row, added it again and died at start on the unique key. Now registering waits."""
+    platform = make_platform(make_x_account(api_base_url="http://127.0.0.1:9"), make_polling())
+
+    def start() -> object:
+        return register_accounts(engine, [platform])
+
+    race(engine, "INSERT INTO account ", start, start)  # the first stops having added the account
+
+    with session_scope(engine) as session:
+        assert len(session.exec(select(Account)).all()) == 1
