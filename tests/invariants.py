@@ -7,7 +7,9 @@ receiver got) and returns a list of violations, each naming the post, case or ro
 - ``received``: the sandbox's received list (``[r.to_json() for r in server.state.received()]``, or the
   JSON of ``GET /_sandbox/received``): dicts with ``text`` and ``id``.
 - ``delivered``: the notification receiver's entries (``NotificationReceiver.received``, or the lines of its
-  JSONL file): dicts with ``officer`` and ``body`` (``{"title", "message"}`` as Apprise's ``json://`` sends).
+  JSONL file): dicts with ``officer`` and ``body`` (``{"title", "message"}`` as Apprise's ``json://`` sends);
+  the bot's ``NOTIFY_REDIRECT_URL`` must be the receiver's ``officer_url`` (``.../notify/{officer}``), so that
+  each message is matched to its row by officer and text (a digest by each message inside it).
 - ``posts``: (platform, external id) of every post the scenario put on the platforms.
 """
 
