@@ -12,7 +12,8 @@ from sqlmodel import select
 from models.cases import list_cases
 from models.db import session_scope
 from models.routing import Assignment
-from tests.integration.test_dashboard_queue import NOW, held_case
+from tests.integration.test_dashboard_queue import held_case
+from tests.integration.test_notify_delivery import NOW
 
 HOUR = timedelta(hours=1)
 
