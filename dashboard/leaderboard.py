@@ -157,8 +157,9 @@ class Measure:
     cases: tuple[Evidence, ...] = ()
 
 
-@dataclass(frozen=True)
-class Week:
+class Week(NamedTuple):
+    """A week of a row's trend (a tuple: a year of a thousand rows makes fifty thousand of them)."""
+
     cases: int = 0
     ack_met: int = 0
     ack_due: int = 0

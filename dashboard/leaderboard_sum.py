@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from itertools import chain
 
 import numpy as np
 
@@ -34,22 +35,21 @@ def sum_rows(
 ) -> list[Row]:
     """``days``: (week index, the day's tally) for every day of the period; ``overdue``: cases overdue now
     per group. One row per group with cases in the period or overdue now, unsorted."""
-    index: dict[str, int] = {}
-    for _, day in days:
-        for key in day.keys:
-            index.setdefault(key, len(index))
-    for key in overdue:
-        index.setdefault(key, len(index))
+    every_key = list(chain.from_iterable(day.keys for _, day in days))
+    index = {k: i for i, k in enumerate(dict.fromkeys([*every_key, *overdue]))}
+    ids = np.fromiter(map(index.__getitem__, every_key), np.int64, len(every_key))
     n = len(index)
     counts = np.zeros((n, len(COUNTS)), np.int64)
     trend = np.zeros((n, max(weeks, 1), 3), np.int64)  # per week: cases, acknowledgements met, due
     resolved = np.zeros(n, np.int64)
     resolved_before = now - rules.resolved_after_days * 86400.0  # as measure_rows has it, to the last bit
     times: list[tuple[list[np.ndarray], list[np.ndarray]]] = [([], []) for _ in _TIMES]
+    offset = 0
     for week, day in days:
         if not day.keys:
             continue
-        at = np.fromiter((index[k] for k in day.keys), np.int64, len(day.keys))
+        at = ids[offset : offset + len(day.keys)]
+        offset += len(day.keys)
         counts[at] += day.counts
         trend[at, week, 0] += day.counts[:, 0]
         trend[at, week, 1] += day.counts[:, 1]
@@ -96,14 +96,15 @@ def _nearest_ranks(values: list[np.ndarray], owners: list[np.ndarray], n: int) -
     if not values:
         return p50, p90
     v, o = np.concatenate(values), np.concatenate(owners)
-    order = np.lexsort((v, o))
-    v, o = v[order], o[order]
-    starts = np.searchsorted(o, np.arange(n), "left")
-    ends = np.searchsorted(o, np.arange(n), "right")
-    for i in range(n):
-        size = int(ends[i] - starts[i])
+    order = np.argsort(o.astype(np.int16 if n < 2**15 else np.int64), kind="stable")  # by group (radix sort)
+    v = v[order]
+    ends = np.cumsum(np.bincount(o, minlength=n)).tolist()
+    start = 0
+    for i, end in enumerate(ends):
+        size = end - start
         if size:
-            start = int(starts[i])
-            p50[i] = float(v[start + max(0, math.ceil(0.5 * size) - 1)])
-            p90[i] = float(v[start + max(0, math.ceil(0.9 * size) - 1)])
+            k50, k90 = max(0, math.ceil(0.5 * size) - 1), max(0, math.ceil(0.9 * size) - 1)
+            part = np.partition(v[start:end], (k50, k90))  # the k-th smallest without sorting them all
+            p50[i], p90[i] = float(part[k50]), float(part[k90])
+        start = end
     return p50, p90
