@@ -66,7 +66,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help=f"KIND:EVERY_S,... of rate_limit, burst, slow, malformed, corrupt; none: off "
                              f"(default {DEFAULT_FAULTS})")
     parser.add_argument("--kill-at", type=float, default=0.4,
-                        help="fraction of the posts released when bot 0 is killed with SIGKILL and restarted (0: never)")
+                        help="fraction of the release time (--duration-s, or --max-release-s if shorter) after which "
+                             "bot 0 is killed with SIGKILL and restarted (0: never)")
     parser.add_argument("--max-release-s", type=float, default=None,
                         help="stop releasing after this long; the rest of the posts are never released")
     parser.add_argument("--drain-s", type=float, default=600.0, help="longest wait after the last release")

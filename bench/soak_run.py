@@ -50,7 +50,7 @@ class RunOptions:
     duration_s: float
     poll_interval_s: float
     faults: dict[str, float]
-    kill_at: float  # fraction of the posts released when one process is killed (0: none)
+    kill_at: float  # fraction of the release time after which one process is killed (0: none)
     drain_s: float
     progress_s: float
     keep: bool
@@ -206,6 +206,7 @@ def _drive(options: RunOptions, name: str, url: str, engine: Engine, fleet: Flee
     started = time.monotonic()
     next_progress = started + options.progress_s
     killed = options.kill_at <= 0 or options.processes < 1
+    release_s = min(options.duration_s, options.max_release_s or options.duration_s)
     restart_s: list[float] = []
     drain_deadline: float | None = None
     drained = False
@@ -213,7 +214,7 @@ def _drive(options: RunOptions, name: str, url: str, engine: Engine, fleet: Flee
         time.sleep(0.2)
         if releaser.has_failed:
             raise RuntimeError("the release thread stopped: see its traceback above")
-        if not killed and releaser.count >= options.kill_at * options.posts:
+        if not killed and time.monotonic() - started >= options.kill_at * release_s:
             killed = True
             say(f"[{name}] kill -9 bot 0 at {releaser.count} released")
             restart_s.append(fleet.kill_and_restart(0))
