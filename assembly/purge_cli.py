@@ -1,12 +1,13 @@
 """``run.py purge [--dry-run]``: apply ``[retention]`` to the deployment's database and say what went.
 
-Progress goes to stderr, one line per batch (the counts so far per table); the summary to stdout, one line
+Progress goes to stderr (a step's counts so far per table, every few seconds); the summary to stdout, one line
 per step and a last line with the total. A dry run prints the same counts and changes nothing. Exit 0.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -18,6 +19,7 @@ from models.purge import purge
 from models.retention import PurgeCounts, cutoffs
 
 logger = logging.getLogger(__name__)
+PROGRESS_EVERY_S = 2.0
 STEP_TITLES = {
     "raw_payloads": "raw platform payloads",
     "cases": "personal data of finished cases",
@@ -41,8 +43,13 @@ def run_purge(
     cut = cutoffs(policy, now, reopen_window_days=settings.followup.reopen_window_days)
     verb = "would change" if dry_run else "changed"
 
+    shown: dict[str, float] = {}
+
     def progress(step: str, counts: PurgeCounts) -> None:
-        show(f"purge {step}: {counts.format()} so far")
+        """A step's first batch, then at most one line every PROGRESS_EVERY_S: a long purge says how far it is."""
+        if step not in shown or time.monotonic() - shown[step] >= PROGRESS_EVERY_S:
+            shown[step] = time.monotonic()
+            show(f"purge {step}: {counts.format()} so far")
 
     echo(
         f"{'dry run: ' if dry_run else ''}purging what is past retention: raw payloads stored before "

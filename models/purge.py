@@ -84,32 +84,44 @@ def _ids(conn: Connection, statement: sa.Select[Any]) -> list[int]:
     return [int(row[0]) for row in conn.execute(statement)]
 
 
-def _in_flight(table: sa.Table, key: sa.ColumnElement[Any]) -> sa.Exists:
-    return sa.exists().where(table.c.complaint_id == key, table.c.status.in_(IN_FLIGHT))
-
-
 def _cases_batch(
     conn: Connection, before: datetime, now: datetime, after: int, size: int
 ) -> tuple[int, dict[str, int]] | None:
-    """The next finished cases past retention, purged whole in this transaction."""
-    purged_already = sa.exists().where(
-        _a.c.kind == PURGE_EVENT, _a.c.entity == "complaint", _a.c.entity_id == sa.cast(_c.c.id, sa.String)
-    )
-    rows = conn.execute(
+    """The next finished cases past retention, purged whole in this transaction. Cases purged already (their
+    audit event) and cases with a reply or message in flight are looked up by the batch's ids, not per case in
+    a correlated subquery: that made the planners scan the audit trail once per case."""
+    scanned = conn.execute(
         sa.select(_c.c.id, _c.c.docket)
         .where(
             _c.c.id > after,
             _c.c.status.in_(FINISHED_STATUSES),
             sa.func.coalesce(_c.c.closed_at, _c.c.updated_at) < before,
-            ~purged_already,
-            ~_in_flight(_r, _c.c.id),
-            ~_in_flight(_o, _c.c.id),
         )
         .order_by(_c.c.id)
         .limit(size)
     ).all()
-    if not rows:
+    if not scanned:
         return None
+    keys = [str(row[0]) for row in scanned]
+    purged_already = set(
+        conn.execute(
+            sa.select(_a.c.entity_id).where(  # "kind || ''": SQLite would take the kind index and scan them all
+                _a.c.entity_id.in_(keys), _a.c.kind.concat("") == PURGE_EVENT, _a.c.entity == "complaint"
+            )
+        ).scalars()
+    )
+    waiting = {
+        int(found)
+        for table in (_r, _o)
+        for found in conn.execute(
+            sa.select(table.c.complaint_id).where(
+                table.c.complaint_id.in_([int(k) for k in keys]), table.c.status.in_(IN_FLIGHT)
+            )
+        ).scalars()
+    }
+    rows = [row for row in scanned if str(row[0]) not in purged_already and int(row[0]) not in waiting]
+    if not rows:
+        return int(scanned[-1][0]), {}
     ids = [int(row[0]) for row in rows]
     posts = conn.execute(
         sa.update(_m)
@@ -139,7 +151,7 @@ def _cases_batch(
         "cases": len(ids), "mention": posts, "reply": replies, "outbox_message": messages,
         "complaint.action_note": notes, "complaint.rejected_reason": reasons, "correction (deleted)": corrections,
     }
-    return ids[-1], changed
+    return int(scanned[-1][0]), changed
 
 
 def _mark_purged(conn: Connection, cases: Sequence[tuple[int, str | None]], now: datetime) -> None:
