@@ -99,6 +99,7 @@ def _cases_batch(
         )
         .order_by(_c.c.id)
         .limit(size)
+        .with_for_update(skip_locked=True)  # a case a person is acting on now waits for the next purge
     ).all()
     if not scanned:
         return None
