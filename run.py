@@ -53,7 +53,7 @@ def _user_engine(config: Path | None) -> Engine:
 app.add_typer(user_app, name="user", context_settings={"obj": _user_engine}, help="dashboard accounts: add, list, disable, ...")
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="the deployment's TOML file")]
-VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="log at DEBUG (never the platform clients)")]
+VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="log at DEBUG (the HTTP clients too with LOG_HTTP_DEBUG=1; secrets masked)")]
 
 
 def configure_logging(verbose: bool = False) -> None:
@@ -255,8 +255,9 @@ def purge(
     config: ConfigOption = DEFAULT_CONFIG,
     verbose: VerboseOption = False,
 ) -> None:
-    """Remove what is past [retention]: raw platform payloads, the personal data of long-finished cases, old
-    sign-ins; cases, their numbers and their audit trail stay. Prints the rows changed per table."""
+    """Remove what is past retention (config.toml's retention section): raw platform payloads, the personal
+    data of long-finished cases, old sign-ins; cases, their numbers and their audit trail stay. Prints the
+    rows changed per table."""
     configure_logging(verbose)
     from datetime import UTC, datetime
 
