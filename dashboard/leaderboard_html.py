@@ -28,6 +28,7 @@ class Sparkline:
         self.bars = [(f'<rect x="{round(x + self.slot * 0.1, 1)}" y="', f'" width="{bar_width}" height="') for x in xs]
         self.centres = [round(x + self.slot / 2, 1) for x in xs]
         self.labels = [f"week of {start:%d %b}: " for start in starts]
+        self._seen_bars: dict[tuple[int, int, int, int, int], tuple[str, str, str]] = {}
         self._seen_heights: dict[tuple[int, int], tuple[float, float]] = {}
         self._seen_shares: dict[tuple[int, int], tuple[str, str]] = {}
         self.head = f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="{_LABEL}">\n  '
@@ -36,18 +37,17 @@ class Sparkline:
         n = min(len(weeks), len(self.bars))
         most = max((w.cases for w in weeks[:n]), default=0)
         parts, points, dots = [self.head], [], []
+        seen = self._seen_bars
         for i in range(n):
             w = weeks[i]
-            cases = w.cases
-            y, h = self._heights(cases, most)
-            share = self._share(w.ack_met, w.ack_due)
-            label = f"{self.labels[i]}{cases} case{'s' if cases != 1 else ''}{share[0]}"
-            before, after = self.bars[i]
-            parts.append(f'{before}{y}{after}{h}" fill="#9ecae1"><title>{label}</title></rect>')
-            if share[1]:
-                cx = self.centres[i]
-                points.append(f"{cx},{share[1]}")
-                dots.append(f'<circle cx="{cx}" cy="{share[1]}" r="1.6" fill="#c62828"><title>{label}</title></circle>')
+            key = (i, w.cases, most, w.ack_met, w.ack_due)
+            drawn = seen.get(key)
+            if drawn is None:
+                drawn = seen[key] = self._bar(i, w, most)
+            parts.append(drawn[0])
+            if drawn[1]:
+                points.append(drawn[1])
+                dots.append(drawn[2])
         parts.append("\n")
         if points:
             parts.append(f'  <polyline points="{" ".join(points)}" fill="none" stroke="#c62828" stroke-width="1.2"/>\n')
@@ -55,6 +55,19 @@ class Sparkline:
         parts += dots
         parts.append("\n</svg>\n")
         return "".join(parts)
+
+    def _bar(self, i: int, w: Week, most: int) -> tuple[str, str, str]:
+        """Week ``i``'s bar, and its point and dot on the line ("" when no deadline fell due)."""
+        cases = w.cases
+        y, h = self._heights(cases, most)
+        share = self._share(w.ack_met, w.ack_due)
+        label = f"{self.labels[i]}{cases} case{'s' if cases != 1 else ''}{share[0]}"
+        before, after = self.bars[i]
+        bar = f'{before}{y}{after}{h}" fill="#9ecae1"><title>{label}</title></rect>'
+        if not share[1]:
+            return bar, "", ""
+        cx = self.centres[i]
+        return bar, f"{cx},{share[1]}", f'<circle cx="{cx}" cy="{share[1]}" r="1.6" fill="#c62828"><title>{label}</title></circle>'
 
     def _heights(self, cases: int, most: int) -> tuple[float, float]:
         found = self._seen_heights.get((cases, most))
