@@ -26,7 +26,7 @@ from models.mentions import audit, ensure_account
 from models.stage import Clock, Stage, utc_now
 from monitor.facebook import FacebookPlatform
 from monitor.platform import Platform
-from monitor.poller import PollOutcome, poll_account, process_holder
+from monitor.poller import HELD_ELSEWHERE, PollOutcome, poll_account, process_holder
 from monitor.settings import Account, PollingSettings, XAccount
 from monitor.twitter import TwitterPlatform
 
@@ -111,7 +111,8 @@ class Bot:
             clock=self.clock,
             holder=self.holder,
         )
-        logger.info("%s", outcome.summary())
+        # an account another process polls: DEBUG, or every bot would log every account at every turn
+        logger.log(logging.DEBUG if outcome.skipped == HELD_ELSEWHERE else logging.INFO, "%s", outcome.summary())
         return outcome
 
     def run_stage(self, stage: Stage) -> dict[str, int]:

@@ -34,6 +34,7 @@ from monitor.platform import (
 from monitor.settings import PollingSettings
 
 logger = logging.getLogger(__name__)
+HELD_ELSEWHERE = "held by another process"
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def poll_account(
     with session_scope(engine) as session:
         lease = acquire(session, account_id, holder=me, now=now, lease_s=duration_s)
         if lease is None:
-            return PollOutcome(label, skipped="held by another process")
+            return PollOutcome(label, skipped=HELD_ELSEWHERE)
         row = session.get(PollCursor, account_id)
         assert row is not None  # made with its account (ensure_account)
         cursor, resume, next_attempt_at, last_error = row.cursor, row.resume, row.next_attempt_at, row.last_error
