@@ -33,6 +33,14 @@ _UTC = models.types.UTCDateTime(timezone=True)
 _STR = sqlmodel.sql.sqltypes.AutoString
 
 _CASE_COLUMNS = ("status", "station_id", "is_misconduct", "closed_at", "action_note", "created_at", "docket")
+_REPLY_COLUMNS = ("status", "kind", "complaint_id", "created_at")  # not its attempts, text or next try
+_MENTION_COLUMNS = ("complaint_id", "created_at")  # the first post's time; not its classification
+
+
+def _changed(columns: Sequence[str]) -> str:
+    return " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in columns)
+
+
 # (table, event, the complaint id, the holding's start or NULL, a condition or "")
 _TOUCHES = (
     ("assignment", "INSERT", "NEW.complaint_id", "NEW.assigned_at", ""),
@@ -42,11 +50,11 @@ _TOUCHES = (
     ("escalation", "UPDATE", "OLD.complaint_id", "NULL", ""),
     ("escalation", "DELETE", "OLD.complaint_id", "NULL", ""),
     ("reply", "INSERT", "NEW.complaint_id", "NULL", "NEW.kind = 'action_taken'"),
-    ("reply", "UPDATE", "NEW.complaint_id", "NULL", "NEW.kind = 'action_taken' OR OLD.kind = 'action_taken'"),
+    ("reply", "UPDATE", "NEW.complaint_id", "NULL", f"(NEW.kind = 'action_taken' OR OLD.kind = 'action_taken') AND ({_changed(_REPLY_COLUMNS)})"),
     ("mention", "INSERT", "NEW.complaint_id", "NULL", "NEW.complaint_id IS NOT NULL"),
-    ("mention", "UPDATE", "NEW.complaint_id", "NULL", "NEW.complaint_id IS NOT NULL"),
-    ("mention", "UPDATE", "OLD.complaint_id", "NULL", "OLD.complaint_id IS NOT NULL"),
-    ("complaint", "UPDATE", "NEW.id", "NULL", " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in _CASE_COLUMNS)),
+    ("mention", "UPDATE", "NEW.complaint_id", "NULL", f"NEW.complaint_id IS NOT NULL AND ({_changed(_MENTION_COLUMNS)})"),
+    ("mention", "UPDATE", "OLD.complaint_id", "NULL", f"OLD.complaint_id IS NOT NULL AND ({_changed(_MENTION_COLUMNS)})"),
+    ("complaint", "UPDATE", "NEW.id", "NULL", _changed(_CASE_COLUMNS)),
 )
 
 
