@@ -157,8 +157,9 @@ def build_board(
     keys: Collection[str] | None = None,
 ) -> Board:
     """The rows the query asks for, ranked and sorted; ``keys`` narrows them to some groups (drill-down).
-    Everything seen (no ``stations`` scope, no ``keys``) comes from the day tallies (``leaderboard_fast``);
-    a supervisor's area and the drill-down (which shows the cases behind each number) from the cases."""
+    Everything seen (no ``stations`` scope, no ``keys``) comes from the day tallies (``leaderboard_fast``),
+    the same numbers without the cases behind them (``Measure.cases`` empty); a supervisor's area and the
+    drill-down (``keys``: the cases behind each number) from the cases."""
     since, until = local_midnight(query.since, tz), local_midnight(query.until, tz)
     week_days = tuple(query.since + timedelta(days=d) for d in range(0, (query.until - query.since).days, 7))
     if scope.stations is None and keys is None and (query.by != "area" or scope.units is None):
