@@ -262,8 +262,10 @@ def test_the_leaderboard_equals_the_numbers_recomputed_from_the_demo_s_cases(dem
 
 def test_the_demo_s_reassigned_cases_breach_stays_with_the_first_holder(demo: Demo) -> None:
     since, until = period(demo)
+    held = {officer for _, first, new in demo.reassigned for officer in (first, new)}
     officers = build_board(demo.engine, Query(by="officer", since=since.date(), until=until.date()), scope=Scope(),
-                           directory=demo.directory, rules=Rules(), tz=UTC, now=demo.ended + timedelta(hours=3))
+                           directory=demo.directory, rules=Rules(), tz=UTC, now=demo.ended + timedelta(hours=3),
+                           keys=held)  # the drill-down's rows: they carry the cases behind each number
     rows = {r.key: r for r in officers.rows}
     for docket, first, new in demo.reassigned:
         missed = [e for e in rows[first].measures["ack_in_time"].cases if e.docket == docket]
@@ -276,8 +278,10 @@ def test_the_demo_s_reassigned_cases_breach_stays_with_the_first_holder(demo: De
 
 def test_the_case_closed_without_a_note_is_never_resolved_and_the_bot_s_replies_are_no_response(demo: Demo) -> None:
     since, until = period(demo)
-    stations = build_board(demo.engine, Query(since=since.date(), until=until.date()), scope=Scope(),
-                           directory=demo.directory, rules=Rules(), tz=UTC, now=demo.ended + timedelta(days=30))
+    query, now = Query(since=since.date(), until=until.date()), demo.ended + timedelta(days=30)
+    board = build_board(demo.engine, query, scope=Scope(), directory=demo.directory, rules=Rules(), tz=UTC, now=now)
+    stations = build_board(demo.engine, query, scope=Scope(), directory=demo.directory, rules=Rules(), tz=UTC, now=now,
+                           keys={r.key for r in board.rows})  # the drill-down's rows: with the cases behind each number
 
     def listed(measure: str, outcome: str | None = None) -> set[str]:
         return {e.docket for r in stations.rows for e in r.measures[measure].cases if outcome in (None, e.outcome)}
