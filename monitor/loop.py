@@ -66,22 +66,62 @@ def register_accounts(engine: Engine, platforms: Sequence[Platform]) -> list[Pol
 def guarded(
     name: str, job: Callable[[], T], on_failure: Callable[[Exception], None] | None = None
 ) -> Callable[[], T | None]:
-    """Run ``job``; log any exception with its traceback, tell ``on_failure`` (whose own failure is only
-    logged), and return None so the loop goes on."""
+    """Run ``job``; log any exception, tell ``on_failure`` (whose own failure is only logged), and return
+    None so the loop goes on.
+
+    A failure is logged with its traceback the first time; while the same error goes on (a database that
+    is down fails every lane at every turn) it is logged again, one line without the traceback, only at
+    the 2nd, 4th, 8th... time, and once when the job works again, so an hour's outage is a few dozen lines,
+    not millions."""
+    failures = _Repeats()
 
     def run() -> T | None:
         try:
-            return job()
+            result = job()
         except Exception as exc:
-            logger.exception("job %s failed; it runs again at its next turn", name)
+            count = failures.failed(exc)
+            if count == 1:
+                logger.exception("job %s failed; it runs again at its next turn", name)
+            elif count & (count - 1) == 0:  # a power of two
+                logger.error("job %s failed again, %d times in a row: %s", name, count, failures.signature)
             if on_failure is not None:
                 try:
                     on_failure(exc)
-                except Exception:
-                    logger.exception("recording the failure of job %s failed too", name)
+                except Exception as told:
+                    if count == 1:
+                        logger.exception("recording the failure of job %s failed too", name)
+                    elif count & (count - 1) == 0:
+                        logger.error("recording the failure of job %s failed too: %s", name, _signature(told))
             return None
+        if failures.count:
+            logger.info("job %s works again after %d failure(s)", name, failures.count)
+            failures.reset()
+        return result
 
     return run
+
+
+def _signature(exc: BaseException) -> str:
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {first_line[:200]}" if first_line else type(exc).__name__
+
+
+class _Repeats:
+    """How many times in a row a job has failed with the same error (another error starts again at 1)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.signature = ""
+
+    def failed(self, exc: BaseException) -> int:
+        signature = _signature(exc)
+        self.count = self.count + 1 if signature == self.signature else 1
+        self.signature = signature
+        return self.count
+
+    def reset(self) -> None:
+        self.count = 0
+        self.signature = ""
 
 
 class Bot:
