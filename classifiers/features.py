@@ -12,6 +12,7 @@ import json
 import re
 import unicodedata
 import zipfile
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import cached_property
@@ -169,6 +170,7 @@ class FeatureConfig:
     word_max_features: int = 20_000
     min_df: int = 2
     embedding_weight: float = 0.3
+    handle_weight: float = 0.0  # > 0: a column per @-handle named in min_df posts (read from the raw text)
 
 
 def _char_vectorizer(config: FeatureConfig, vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
@@ -198,8 +200,14 @@ def _word_vectorizer(config: FeatureConfig, vocabulary: dict[str, int] | None = 
     )
 
 
+def handles_of(raw_text: str) -> set[str]:
+    """The @-handles a post names, lower case: normalise() makes each one `xuser`, but whom a post is addressed
+    to (@RailMinIndia, @dtptraffic) says much about what it is."""
+    return {h.lower() for h in _HANDLE.findall(raw_text[:MAX_MODEL_CHARS])}
+
+
 class FeatureSpace:
-    """Maps normalised texts to rows of one sparse matrix: [char tf-idf | word tf-idf | embedding]."""
+    """Maps normalised texts to rows of one sparse matrix: [char tf-idf | word tf-idf | embedding | handles]."""
 
     def __init__(
         self,
@@ -208,18 +216,33 @@ class FeatureSpace:
         word_vectorizer: TfidfVectorizer,
         embedder: Embedder | None,
         glossary: Glossary | None = None,
+        handles: Sequence[str] = (),
     ) -> None:
         self.config = config
         self._char = char_vectorizer
         self._word = word_vectorizer
         self._embedder = embedder
         self.glossary = glossary or Glossary()
+        self.handles = tuple(handles)
+        self._handle_columns = {handle: column for column, handle in enumerate(self.handles)}
 
     @classmethod
     def fit(
-        cls, texts: Sequence[str], config: FeatureConfig, embedder: Embedder | None, glossary: Glossary | None = None
+        cls,
+        texts: Sequence[str],
+        config: FeatureConfig,
+        embedder: Embedder | None,
+        glossary: Glossary | None = None,
+        raw: Sequence[str] | None = None,
     ) -> FeatureSpace:
-        space = cls(config, _char_vectorizer(config), _word_vectorizer(config), embedder, glossary)
+        """``raw``: the posts as written, for the handle columns (needed when ``config.handle_weight`` > 0)."""
+        handles: list[str] = []
+        if config.handle_weight > 0:
+            if raw is None or len(raw) != len(texts):
+                raise ValueError("a feature space with handle columns is fitted on the raw texts too")
+            counts = Counter(handle for text in raw for handle in handles_of(text))
+            handles = sorted(handle for handle, n in counts.items() if n >= config.min_df)
+        space = cls(config, _char_vectorizer(config), _word_vectorizer(config), embedder, glossary, handles)
         glossed = space._glossed(texts)
         space._char.fit(glossed)
         space._word.fit(glossed)
@@ -233,14 +256,14 @@ class FeatureSpace:
     @property
     def n_features(self) -> int:
         embedding_dims = 0 if self._embedder is None else self._embedding_dims()
-        return len(self._char.vocabulary_) + len(self._word.vocabulary_) + embedding_dims
+        return len(self._char.vocabulary_) + len(self._word.vocabulary_) + embedding_dims + len(self.handles)
 
     def _embedding_dims(self) -> int:
         assert self._embedder is not None
         return int(self._embedder.encode(["x"]).shape[1])
 
-    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
-        """Rows for normalise()d texts."""
+    def transform(self, texts: Sequence[str], raw: Sequence[str] | None = None) -> sp.csr_matrix:
+        """Rows for normalise()d texts; ``raw``, the same posts as written, when the space has handle columns."""
         glossed = self._glossed(texts)
         blocks = [self._char.transform(glossed), self._word.transform(glossed)]
         if self._embedder is not None:
@@ -248,7 +271,23 @@ class FeatureSpace:
             norms = np.linalg.norm(dense, axis=1, keepdims=True)
             dense = dense / np.maximum(norms, 1e-6) * self.config.embedding_weight
             blocks.append(sp.csr_matrix(dense))
+        if self.handles:
+            if raw is None or len(raw) != len(texts):
+                raise ValueError("this feature space has handle columns: pass the raw texts too")
+            blocks.append(self._handle_rows(raw))
         return sp.hstack(blocks, format="csr", dtype=np.float32)
+
+    def _handle_rows(self, raw: Sequence[str]) -> sp.csr_matrix:
+        """One unit-norm row per post (times ``handle_weight``) over the handles it names."""
+        indptr, indices, values = [0], [], []
+        for text in raw:
+            columns = sorted(self._handle_columns[h] for h in handles_of(text) if h in self._handle_columns)
+            indices.extend(columns)
+            if columns:
+                values.extend([self.config.handle_weight / np.sqrt(len(columns))] * len(columns))
+            indptr.append(len(indices))
+        shape = (len(raw), len(self.handles))
+        return sp.csr_matrix((np.array(values, dtype=np.float32), indices, indptr), shape=shape)
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -257,6 +296,7 @@ class FeatureSpace:
             "char": _ordered_vocabulary(self._char.vocabulary_),
             "word": _ordered_vocabulary(self._word.vocabulary_),
             "glossary": [list(entry) for entry in self.glossary.entries],
+            "handles": list(self.handles),
         }
         (directory / "features.json").write_text(json.dumps(vocabularies, ensure_ascii=False), encoding="utf-8")
         write_npz(
@@ -274,7 +314,7 @@ class FeatureSpace:
         char_vectorizer.idf_ = idf["char"]
         word_vectorizer.idf_ = idf["word"]
         glossary = Glossary(tuple((term, gloss) for term, gloss in saved.get("glossary", [])))
-        return cls(config, char_vectorizer, word_vectorizer, embedder, glossary)
+        return cls(config, char_vectorizer, word_vectorizer, embedder, glossary, saved.get("handles", []))
 
 
 def _ordered_vocabulary(vocabulary: dict[str, int]) -> list[str]:

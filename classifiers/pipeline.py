@@ -192,7 +192,7 @@ class Classifier:
     def _classify_batch(self, posts: Sequence[PostInput]) -> list[Classification]:
         texts = [post.text if isinstance(post.text, str) else "" for post in posts]
         normalised = [normalise(text) for text in texts]
-        matrix = self._features.transform(normalised)
+        matrix = self._features.transform(normalised, texts)
         category_probs = self._category.predict_proba(matrix)
         emergency_probs = self._emergency.predict_proba(matrix)[:, 1]
         misconduct_probs = (
@@ -258,7 +258,7 @@ class Classifier:
 
 # Categories that ask for no police action: a post in them is no emergency whatever its words
 # ("a big salute to the crew who did CPR", news of a crash in another city, "how do I report an injury").
-_NEVER_EMERGENCY = frozenset({Category.APPRECIATION, Category.INFORMATION_REQUEST, Category.OTHER})
+NEVER_EMERGENCY = frozenset({Category.APPRECIATION, Category.INFORMATION_REQUEST, Category.OTHER})
 
 
 def misconduct_for(category: Category, probability: float, normalised_text: str, threshold: float) -> bool:
@@ -266,14 +266,14 @@ def misconduct_for(category: Category, probability: float, normalised_text: str,
     ("the station refuses to file an FIR"), whatever the category, except where no police matter is raised."""
     if category is Category.OFFICER_MISCONDUCT:
         return True
-    if category in _NEVER_EMERGENCY and category is not Category.OTHER:
+    if category in NEVER_EMERGENCY and category is not Category.OTHER:
         return False  # thanks and questions are not accusations
     return probability >= threshold or accuses_police(normalised_text)
 
 
 def emergency_for(category: Category, probability: float, normalised_text: str, rule: EmergencyRule) -> bool:
     """The emergency flag from the model's probability, the phrase layer and the category."""
-    if category in _NEVER_EMERGENCY:
+    if category in NEVER_EMERGENCY:
         return False
     if category is Category.MISSING_PERSON and is_missing_child(normalised_text):
         return True

@@ -10,7 +10,10 @@ the final models on the whole train side and write everything under the output f
 The training data: the authored corpus's train split, the real corpus's train split (``data/real/``) and
 a sample of the civic reports, and the desk's corrections when ``data/real/corrections.jsonl`` is there (real
 posts, source ``desk-correction``; one that repeats a post of the real corpus or of the authored held-out split
-is left out, so nothing held out is ever trained on); the category temperature is fitted on the real posts. ``run.py train`` runs
+is left out, so nothing held out is ever trained on); the category temperature is fitted on the real posts.
+A real post weighs 2, an authored one 1; the @-handles a post names are columns of the category head only; the
+emergency thresholds are chosen on the flags the pipeline sets (category gate, missing child). These settings
+were chosen by cross-validation on the real train posts (``bench/bench_real_candidates.py``). ``run.py train`` runs
 :func:`classifiers.retrain.retrain`, which trains into a folder of its own and compares before replacing.
 """
 
@@ -21,6 +24,7 @@ import importlib.util
 import json
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -32,10 +36,11 @@ from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
 from classifiers.category import LinearModel, fit_linear, fit_temperature
-from classifiers.corpus import CorpusPost, load_civic_reports, load_corpus, split_corpus
+from classifiers.corpus import CorpusPost, CorpusSplit, load_civic_reports, load_corpus, split_corpus
 from classifiers.corpus import split_key as corpus_split_key
 from classifiers.features import FeatureConfig, FeatureSpace, Glossary, StaticEmbedder, normalise
-from classifiers.flags import Cue, EmergencyRule, accuses_police, emergency_cue
+from classifiers.flags import Cue, EmergencyRule, accuses_police, emergency_cue, is_missing_child
+from classifiers.pipeline import NEVER_EMERGENCY
 from classifiers.real_corpus import CORRECTION_SOURCE, RealCorpusError, load_corrections, load_real_posts
 from classifiers.real_corpus import split_key as real_split_key
 from models.taxonomy import Category
@@ -63,18 +68,23 @@ FLAG_CLASSES = EMERGENCY_CLASSES
 
 @dataclass(frozen=True)
 class TrainConfig:
-    features: FeatureConfig = field(default_factory=FeatureConfig)
+    features: FeatureConfig = field(default_factory=lambda: FeatureConfig(handle_weight=1.0))
     category_c: float = 10.0
     emergency_c: float = 16.0
     civic_per_category: dict[str, int] = field(
         default_factory=lambda: {"civic_referral": 300, "road_infrastructure": 100, "other": 300}
     )
     civic_weight: float = 0.2
-    real_weight: float = 1.0
+    real_weight: float = 2.0
     class_balance: float = 0.5  # 0: no reweighting; 1: each category weighs the same in the category loss
     misconduct_c: float = 8.0
     cv_folds: int = 5
     static_pca_dims: int = 64
+    # the emergency thresholds are chosen on the flags the pipeline would set (category gate, missing child),
+    # over the real train posts only when ``emergency_rule_on_real`` (the stream the bot reads is real)
+    emergency_gated: bool = True
+    emergency_rule_on_real: bool = False
+    flags_see_handles: bool = False
 
 
 @dataclass(frozen=True)
@@ -205,7 +215,7 @@ def _f1(truth: NDArray[np.bool_], predicted: NDArray[np.bool_]) -> float:
     return 2 * hits / max(float(truth.sum() + predicted.sum()), 1.0)
 
 
-def _choose_emergency_rule(
+def choose_emergency_rule(
     probs: NDArray[np.float32], cues: list[Cue], truth: NDArray[np.bool_]
 ) -> tuple[EmergencyRule, float]:
     """The thresholds with the best out-of-fold F1 (phrase ≤ plain ≤ negated)."""
@@ -223,6 +233,20 @@ def _choose_emergency_rule(
     return best
 
 
+def gated_emergency(
+    probs: NDArray[np.float32], categories: Sequence[Category], normalised: Sequence[str]
+) -> NDArray[np.float32]:
+    """Emergency probabilities as the pipeline reads them: 0 in a category that is never an emergency, 1 for a
+    missing child (:func:`classifiers.pipeline.emergency_for`), so thresholds are chosen for the flags it sets."""
+    gated = probs.copy()
+    for row, (category, text) in enumerate(zip(categories, normalised, strict=True)):
+        if category in NEVER_EMERGENCY:
+            gated[row] = 0.0
+        elif category is Category.MISSING_PERSON and is_missing_child(text):
+            gated[row] = 1.0
+    return gated
+
+
 def _choose_misconduct_threshold(
     probs: NDArray[np.float32], cues: NDArray[np.bool_], truth: NDArray[np.bool_]
 ) -> tuple[float, float]:
@@ -236,7 +260,7 @@ def _choose_misconduct_threshold(
 
 
 @dataclass(frozen=True)
-class _Fold:
+class Fold:
     """Out-of-fold outputs for the train posts."""
 
     logits: NDArray[np.float32]
@@ -257,12 +281,30 @@ def _balanced(categories: list[str], weights: NDArray[np.float64], power: float)
     return weights * scale
 
 
+def _blind_to_last(rows: sp.csr_matrix, n_columns: int) -> sp.csr_matrix:
+    """``rows`` with their last ``n_columns`` zeroed: a head fitted on them gets zero weights there (L2 keeps an
+    unused weight at 0), so at run time it ignores those columns."""
+    if n_columns == 0:
+        return rows
+    mask = np.ones(rows.shape[1], dtype=np.float32)
+    mask[rows.shape[1] - n_columns :] = 0.0
+    return sp.csr_matrix(rows @ sp.diags(mask))
+
+
 def _fit_heads(
-    rows: sp.csr_matrix, posts: list[CorpusPost], weights: NDArray[np.float64], config: TrainConfig, seed: int
+    rows: sp.csr_matrix,
+    posts: list[CorpusPost],
+    weights: NDArray[np.float64],
+    config: TrainConfig,
+    seed: int,
+    n_handles: int = 0,
 ) -> tuple[LinearModel, LinearModel, LinearModel | None]:
     """The category, emergency and misconduct heads (no misconduct head when no post carries the flag: the
-    phrase layer alone decides then)."""
+    phrase layer alone decides then). The handle columns (the last ``n_handles``) serve the category head only,
+    unless ``config.flags_see_handles``: whom a post is addressed to says what it is about, not how urgent it is
+    (with them the emergency head's cross-validated F1 on real posts fell from 0.53 to 0.42)."""
     categories, emergencies = _labels(posts)
+    flag_rows = rows if config.flags_see_handles else _blind_to_last(rows, n_handles)
     category = fit_linear(
         rows,
         categories,
@@ -272,18 +314,18 @@ def _fit_heads(
         seed=seed,
     )
     emergency = fit_linear(
-        rows, emergencies, EMERGENCY_CLASSES, regularisation_c=config.emergency_c, sample_weight=weights, seed=seed
+        flag_rows, emergencies, EMERGENCY_CLASSES, regularisation_c=config.emergency_c, sample_weight=weights, seed=seed
     )
     flags = _misconduct_labels(posts)
     misconduct = None
     if len(set(flags)) == len(FLAG_CLASSES):
         misconduct = fit_linear(
-            rows, flags, FLAG_CLASSES, regularisation_c=config.misconduct_c, sample_weight=weights, seed=seed
+            flag_rows, flags, FLAG_CLASSES, regularisation_c=config.misconduct_c, sample_weight=weights, seed=seed
         )
     return category, emergency, misconduct
 
 
-def _cross_validate(
+def cross_validate(
     matrix: sp.csr_matrix,
     posts: list[CorpusPost],
     weights: NDArray[np.float64],
@@ -291,11 +333,12 @@ def _cross_validate(
     aux_posts: list[CorpusPost],
     config: TrainConfig,
     seed: int,
-) -> _Fold:
+    n_handles: int = 0,
+) -> Fold:
     """Out-of-fold category logits and emergency and misconduct probabilities for the train posts (authored
     and real; the auxiliary civic rows join every fold's fit, never its scoring)."""
     categories, _ = _labels(posts)
-    out = _Fold(
+    out = Fold(
         np.zeros((len(posts), len(CATEGORIES)), dtype=np.float32),
         np.zeros(len(posts), dtype=np.float32),
         np.zeros(len(posts), dtype=np.float32),
@@ -310,7 +353,7 @@ def _cross_validate(
             fit_rows = sp.vstack([fit_rows, aux_matrix], format="csr")
             fit_posts += aux_posts
             fit_weights = np.concatenate([fit_weights, np.full(len(aux_posts), config.civic_weight)])
-        category, emergency, misconduct = _fit_heads(fit_rows, fit_posts, fit_weights, config, seed)
+        category, emergency, misconduct = _fit_heads(fit_rows, fit_posts, fit_weights, config, seed, n_handles)
         test = matrix[fold_test]
         out.logits[fold_test] = category.logits(test)
         out.emergency[fold_test] = emergency.predict_proba(test)[:, 1]
@@ -329,6 +372,48 @@ def _digest(posts: list[CorpusPost]) -> str:
 def _macro_f1(truth: NDArray[np.int64], predicted: NDArray[np.int64]) -> float:
     labels = sorted(set(truth.tolist()))
     return float(f1_score(truth, predicted, labels=labels, average="macro", zero_division=0))
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """What training learns from: ``posts`` (the authored and real train splits and the desk's corrections) and
+    ``auxiliary`` (the civic-reports sample, weighed ``civic_weight``); the held-out splits are not here."""
+
+    corpus: list[CorpusPost]
+    split: CorpusSplit
+    real_train: list[CorpusPost]
+    desk: list[CorpusPost]
+    corrected: list[CorpusPost]
+    posts: tuple[CorpusPost, ...]
+    auxiliary: tuple[CorpusPost, ...]
+
+
+def assemble(
+    corpus_dir: Path,
+    real_posts: Path | None,
+    civic_csv: Path | None,
+    corrections: Path | None,
+    config: TrainConfig,
+    seed: int = 0,
+) -> TrainingSet:
+    corpus = load_corpus(corpus_dir)
+    split = split_corpus(corpus)
+    real_train: list[CorpusPost] = []
+    real_keys: set[str] = set()
+    if real_posts is not None:
+        real_train, real_heldout = load_real_posts(real_posts)
+        real_keys = {real_split_key(p.text) for p in [*real_train, *real_heldout]}
+    corrected = load_corrections(corrections) if corrections is not None else []
+    desk = desk_examples(corrected, real_keys, {corpus_split_key(p.text) for p in split.heldout})
+    aux_posts: list[CorpusPost] = []
+    if civic_csv is not None:
+        wanted = {Category(name): count for name, count in config.civic_per_category.items()}
+        # a civic report that is also in the real corpus is left out: it may be held out there
+        aux_posts = [
+            p for p in load_civic_reports(civic_csv, wanted, seed=seed) if real_split_key(p.text) not in real_keys
+        ]
+    posts = (*split.train, *real_train, *desk)
+    return TrainingSet(corpus, split, real_train, desk, corrected, posts, tuple(aux_posts))
 
 
 def train(
@@ -366,22 +451,11 @@ def _train(
 ) -> TrainReport:
     static_dir = artifacts_dir / STATIC_MODEL_DIR
     started = time.perf_counter()
-    corpus = load_corpus(corpus_dir)
-    split = split_corpus(corpus)
-    real_train: list[CorpusPost] = []
-    real_keys: set[str] = set()
-    if real_posts is not None:
-        real_train, real_heldout = load_real_posts(real_posts)
-        real_keys = {real_split_key(p.text) for p in [*real_train, *real_heldout]}
-    corrected = load_corrections(corrections) if corrections is not None else []
-    desk = desk_examples(corrected, real_keys, {corpus_split_key(p.text) for p in split.heldout})
-    train_posts = [*split.train, *real_train, *desk]
+    data = assemble(corpus_dir, real_posts, civic_csv, corrections, config, seed)
+    corpus, split, real_train, desk, corrected = data.corpus, data.split, data.real_train, data.desk, data.corrected
+    train_posts = list(data.posts)
     weights = np.array([config.real_weight if p.is_real else 1.0 for p in train_posts])
-    aux_posts: list[CorpusPost] = []
-    if civic_csv is not None:
-        wanted = {Category(name): count for name, count in config.civic_per_category.items()}
-        # a civic report that is also in the real corpus is left out: it may be held out there
-        aux_posts = [p for p in load_civic_reports(civic_csv, wanted, seed=seed) if real_split_key(p.text) not in real_keys]
+    aux_posts = list(data.auxiliary)
     logger.info(
         "training on %d authored + %d real posts + %d desk corrections + %d civic-reports rows",
         len(split.train),
@@ -398,11 +472,14 @@ def _train(
 
     texts = [normalise(p.text) for p in train_posts]
     aux_texts = [normalise(p.text) for p in aux_posts]
-    space = FeatureSpace.fit(texts + aux_texts, config.features, embedder, Glossary.read_tsv(GLOSSARY_TSV))
-    matrix = space.transform(texts)
-    aux_matrix = space.transform(aux_texts) if aux_posts else None
+    raw, aux_raw = [p.text for p in train_posts], [p.text for p in aux_posts]
+    glossary = Glossary.read_tsv(GLOSSARY_TSV)
+    space = FeatureSpace.fit(texts + aux_texts, config.features, embedder, glossary, raw + aux_raw)
+    matrix = space.transform(texts, raw)
+    aux_matrix = space.transform(aux_texts, aux_raw) if aux_posts else None
 
-    oof = _cross_validate(matrix, train_posts, weights, aux_matrix, aux_posts, config, seed)
+    n_handles = len(space.handles)
+    oof = cross_validate(matrix, train_posts, weights, aux_matrix, aux_posts, config, seed, n_handles)
     categories, _ = _labels(train_posts)
     truth_index = np.array([CATEGORIES.index(c) for c in categories], dtype=np.int64)
     is_real = np.array([p.is_real for p in train_posts], dtype=bool)
@@ -414,7 +491,14 @@ def _train(
     cv_real_macro_f1 = _macro_f1(truth_index[is_real], predicted_index[is_real]) if is_real.any() else 0.0
     truth_emergency = np.array([p.is_emergency for p in train_posts])
     cues = [emergency_cue(t) for t in texts]
-    rule, cv_emergency_f1 = _choose_emergency_rule(oof.emergency, cues, truth_emergency)
+    emergency_probs = oof.emergency
+    if config.emergency_gated:
+        predicted_categories = [Category(CATEGORIES[int(i)]) for i in predicted_index]
+        emergency_probs = gated_emergency(oof.emergency, predicted_categories, texts)
+    rule_on = np.flatnonzero(is_real if config.emergency_rule_on_real and is_real.any() else np.ones_like(is_real))
+    rule, cv_emergency_f1 = choose_emergency_rule(
+        emergency_probs[rule_on], [cues[i] for i in rule_on], truth_emergency[rule_on]
+    )
     truth_misconduct = np.array([p.is_misconduct for p in train_posts])
     misconduct_cues = np.array([accuses_police(t) for t in texts]) | (
         predicted_index == CATEGORIES.index(Category.OFFICER_MISCONDUCT.value)
@@ -426,7 +510,7 @@ def _train(
     all_rows = sp.vstack([matrix, aux_matrix], format="csr") if aux_matrix is not None else matrix
     all_weights = np.concatenate([weights, np.full(len(aux_posts), config.civic_weight)])
     category_model, emergency_model, misconduct_model = _fit_heads(
-        all_rows, [*train_posts, *aux_posts], all_weights, config, seed
+        all_rows, [*train_posts, *aux_posts], all_weights, config, seed, n_handles
     )
     category_model = category_model.with_temperature(temperature)
 
