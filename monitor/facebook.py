@@ -3,8 +3,10 @@
 What it reads: comments (and replies to comments) on the page's own posts from the last
 ``lookback_days``, and posts by others that tag the page. Graph returns both newest first; the
 adapter reads each stream until it reaches the cursor (the newest ``created_time`` already stored)
-and hands the posts over oldest first. The cursor is an ISO timestamp; posts at exactly that second
-are read again and dropped by the store's uniqueness, so a burst within one second is never lost.
+and hands the posts over oldest first. The cursor is an ISO timestamp. Graph can show a comment some
+minutes after its ``created_time`` (and the cursor also moves with the page's own replies), so each poll
+reads back ``READ_BACK`` before the cursor: what is read again is dropped by the store's uniqueness, so
+neither a burst within one second nor a comment shown late is lost.
 
 Each item is read on its own (``monitor.payload``): one that cannot be read is logged by its id and
 skipped, the rest of the page is kept, and the cursor moves past it when its time was readable. A
@@ -72,6 +74,9 @@ PRIVATE_REPLY_REFUSALS: Refusals = {
 }
 
 
+READ_BACK = timedelta(minutes=15)  # a comment shown up to this late after its created_time is still read
+
+
 class FacebookPlatform:
     platform = "facebook"
 
@@ -107,7 +112,8 @@ class FacebookPlatform:
         return graph_budget(self._watch.headers, self.key, self._now())
 
     def fetch(self, cursor: str | None, resume: str | None = None) -> Iterator[Page]:
-        since = _parse_time(cursor) if cursor else None
+        stored_up_to = _parse_time(cursor) if cursor else None
+        since = stored_up_to - READ_BACK if stored_up_to is not None else None
         oldest_post = self._now() - self._lookback
         seen: list[FetchedMention | Skipped] = []
         for post in self._paged(f"{self.key}/feed", {"fields": FEED_FIELDS, "limit": 25}, "feed"):
@@ -129,7 +135,7 @@ class FacebookPlatform:
         found = [m for m in seen if isinstance(m, FetchedMention)]
         found.sort(key=lambda m: (m.created_at, m.external_id))
         # a skipped item whose time was readable counts too: the cursor moves past it
-        newest = max((t for t in (since, *(m.created_at for m in seen)) if t is not None), default=None)
+        newest = max((t for t in (stored_up_to, *(m.created_at for m in seen)) if t is not None), default=None)
         yield Page(found, cursor=newest.strftime(GRAPH_TIME) if newest else cursor, is_last=True)
 
     def post_reply(self, in_reply_to: str, text: str) -> str:

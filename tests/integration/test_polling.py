@@ -264,3 +264,23 @@ def test_the_pages_own_comments_and_a_post_seen_by_two_accounts_are_stored_once(
     with session_scope(engine) as s:
         after = s.execute(sa.select(sa.func.count()).select_from(Mention)).scalar_one()
     assert after - before == 250
+
+
+def test_a_comment_graph_shows_late_is_still_stored_once(engine: Engine, world: SandboxServer, clock: Clock) -> None:
+    """Graph can show a comment minutes after its created_time, and the page's own reply moves the cursor to
+    now: the next poll reads back before the cursor, stores the late comment, and stores nothing twice."""
+    _, fb = accounts_for(engine, world, clock)
+    poll(engine, fb, clock)
+    before = set(stored(engine, "facebook"))
+    fb.platform.post_reply(sorted(before)[0], "We have asked Koramangala PS to look into this.")
+    assert poll(engine, fb, clock).own == 1  # the cursor is now the reply's time
+    late = ScenarioPost(
+        platform="facebook", text="Chain snatching near Forum mall, just now", author="Late Commenter", id=None,
+        created_at=clock.now - timedelta(minutes=10), lat=None, lon=None, in_reply_to=None, account=PAGE,
+        kind="comment",
+    )
+    world.state.inject(late)
+    out = poll(engine, fb, clock)
+    after = stored(engine, "facebook")
+    assert out.stored == 1 and len(after) == len(set(after)) == len(before) + 1
+    assert poll(engine, fb, clock).stored == 0
