@@ -208,10 +208,10 @@ def paired_interval(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="", help="comma-separated candidate names (committed always runs)")
+    parser.add_argument("--only", default="", help="candidate names separated by ; (committed always runs)")
     parser.add_argument("--resamples", type=int, default=1000)
     args = parser.parse_args()
-    wanted = {n.strip() for n in args.only.split(",") if n.strip()}
+    wanted = {n.strip() for n in args.only.split(";") if n.strip()}
     chosen = [c for c in candidates() if not wanted or c.name in wanted or c.name == "committed"]
     data = training.assemble(
         ROOT / "data" / "corpus", training.DEFAULT_REAL_POSTS, training.DEFAULT_CIVIC_CSV, None, training.TrainConfig()
