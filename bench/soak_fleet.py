@@ -91,6 +91,7 @@ class Fleet:
         return sum(1 for p in self.procs if p is not None and p.poll() is None)
 
     def stop(self) -> None:
+        """SIGTERM every bot and wait for it (SIGKILL after 60 s); calling it again does nothing more."""
         self._stop.set()
         for proc in self.procs:
             if proc is not None and proc.poll() is None:

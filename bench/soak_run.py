@@ -241,6 +241,7 @@ def _drive(options: RunOptions, name: str, url: str, engine: Engine, fleet: Flee
                 say(f"[{name}] not drained {options.drain_s:.0f} s after the last release: measuring as it is")
                 break
     say(f"[{name}] {'drained' if drained else 'stopped'} after {time.monotonic() - started:.0f} s; measuring")
+    fleet.stop()  # before any snapshot: a bot still at work would post between reading the platform and the database
     observer.stop()
     received = _get_json(sandbox_url + "/_sandbox/received")
     stats = _get_json(sandbox_url + "/_sandbox/stats")
