@@ -28,7 +28,13 @@ class Assignment(SQLModel, table=True):
     """Who holds (or is copied on) a case, chosen by which rule, due by when."""
 
     __tablename__ = "assignment"
-    __table_args__ = (sa.Index("ix_assignment_officer_status", "officer_id", "status"),)
+    __table_args__ = (
+        sa.Index("ix_assignment_officer_status", "officer_id", "status"),
+        # the leaderboard (migration 0011): holdings by start, and the open ones overdue now
+        sa.Index("ix_assignment_assigned_at", "assigned_at"),
+        sa.Index("ix_assignment_open_ack", "status", "acknowledged_at", "acknowledge_by"),
+        sa.Index("ix_assignment_open_act", "status", "acted_at", "act_by"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     complaint_id: int = Field(foreign_key="complaint.id", index=True)

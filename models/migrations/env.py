@@ -11,6 +11,7 @@ import models.leases  # noqa: F401  (registers the account leases)
 import models.links  # noqa: F401  (registers the signed links' single use)
 import models.routing  # noqa: F401  (registers the routing tables)
 import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+import models.tally  # noqa: F401  (registers the leaderboard's day tallies)
 import models.users  # noqa: F401  (registers the dashboard's accounts and sessions)
 from models.db import make_engine
 

@@ -12,7 +12,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 import models.followup  # noqa: F401  (registers the follow-up tables)
+import models.leases  # noqa: F401  (registers the account leases)
 import models.routing  # noqa: F401  (registers the routing tables)
+import models.tally  # noqa: F401  (registers the leaderboard's day tallies)
 from models.cases import list_cases
 from models.db import alembic_config, migrate, session_scope
 from models.tables import Complaint

@@ -21,8 +21,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel, select
 
 import models.followup  # noqa: F401  (registers every table the migrations make)
+import models.leases  # noqa: F401
 import models.links  # noqa: F401
 import models.routing  # noqa: F401
+import models.tally  # noqa: F401
 import models.users  # noqa: F401
 from dashboard.links import link_for
 from models.db import alembic_config, migrate, session_scope
