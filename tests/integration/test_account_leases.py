@@ -1,7 +1,9 @@
 """Account leases on SQLite and PostgreSQL: one poller per account, and a stale holder's write refused.
 
 A process that lost its lease while it read the platform (paused, cut off, slower than the lease) must
-neither move the cursor back nor store what it read: its write is fenced by the epoch it took.
+neither move the cursor back nor store what it read: its write is fenced by the epoch it took. Several
+live processes (heartbeats) each hold about their fair share of the accounts, and a dead one's are taken
+over once its leases expire.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col
 
 from models.db import session_scope
-from models.leases import AccountLease, LeaseState, acquire, decide, release
+from models.leases import AccountLease, LeaseState, acquire, beat, decide, is_over_share, release
 from models.mentions import ensure_account
 from models.posts import FetchedMention
 from models.tables import Mention, PollCursor
@@ -150,3 +152,85 @@ def test_losing_the_lease_between_pages_stops_the_read(engine: Engine) -> None:
     outcome = poll_account(engine, TwoPages([], ""), account_id, now=T0, settings=SETTINGS, holder="a")
     assert outcome.skipped is not None and "lost" in outcome.skipped
     assert state(engine, account_id) == (None, "b", 2, [])
+
+
+@pytest.mark.parametrize(
+    ("held", "share", "taking", "free_for_s", "over"),
+    [
+        (6, 7, True, 0, False),  # below its share: takes a free lease
+        (7, 7, True, 0, True),  # at its share: leaves it for another process
+        (7, 7, True, LEASE_S, False),  # free for a whole lease period: taken whatever the share
+        (6, 7, False, None, False),  # its own: kept while that keeps it within the share
+        (7, 7, False, None, True),  # its own, one too many: handed over
+    ],
+)
+def test_over_share(held: int, share: int, taking: bool, free_for_s: float | None, over: bool) -> None:
+    free_since = None if free_for_s is None else T0 - timedelta(seconds=free_for_s)
+    assert is_over_share(held_elsewhere=held, share=share, is_taking=taking, free_since=free_since, now=T0,
+                         lease_s=LEASE_S) is over
+
+
+def accounts(engine: Engine, n: int) -> list[int]:
+    with session_scope(engine) as session:
+        return [ensure_account(session, platform="x", key=f"acct{i:02d}", external_user_id=str(i), label=f"x {i}")
+                for i in range(n)]
+
+
+def turn(engine: Engine, ids: list[int], holders: list[str], at: datetime) -> None:
+    """Each process's turn at every account (as its poll lanes would), after its heartbeat."""
+    for holder in holders:
+        with session_scope(engine) as session:
+            beat(session, holder=holder, now=at, forget_after_s=3600)
+        for account_id in ids:
+            with session_scope(engine) as session:
+                acquire(session, account_id, holder=holder, now=at, lease_s=LEASE_S)
+
+
+def shares(engine: Engine, at: datetime) -> dict[str, int]:
+    held: dict[str, int] = {}
+    for lease in leases_now(engine):
+        if lease.holder is not None and lease.expires_at is not None and lease.expires_at > at:
+            held[lease.holder] = held.get(lease.holder, 0) + 1
+    return held
+
+
+def leases_now(engine: Engine) -> list[AccountLease]:
+    with session_scope(engine) as session:
+        rows = list(session.exec(sa.select(AccountLease)).scalars())  # type: ignore[call-overload]
+        session.expunge_all()
+        return rows
+
+
+def test_live_processes_spread_the_accounts_and_take_over_a_dead_ones(engine: Engine) -> None:
+    ids = accounts(engine, 20)
+    turn(engine, ids, ["a"], T0)  # alone: "a" polls every account
+    assert shares(engine, T0) == {"a": 20}
+    at = T0
+    for _ in range(3):  # "b" and "c" start; "a" hands over what is past its share as it renews
+        at += timedelta(seconds=SETTINGS.interval_s)
+        turn(engine, ids, ["a", "b", "c"], at)
+    held = shares(engine, at)
+    assert sum(held.values()) == 20 and set(held) == {"a", "b", "c"}
+    assert max(held.values()) <= 7 and min(held.values()) >= 6  # ceil(20 / 3) = 7
+    dead = at
+    while at <= dead + timedelta(seconds=LEASE_S):  # "c" is killed: no heartbeat, no renewal
+        at += timedelta(seconds=SETTINGS.interval_s)
+        turn(engine, ids, ["a", "b"], at)
+    held = shares(engine, at)
+    assert held == {"a": 10, "b": 10}
+
+
+def test_a_lease_nobody_below_share_takes_is_taken_after_a_lease_period(engine: Engine) -> None:
+    """A process that beats but never polls ("stuck") must not strand the accounts it would share."""
+    ids = accounts(engine, 4)
+    with session_scope(engine) as session:
+        beat(session, holder="stuck", now=T0, forget_after_s=3600)
+    turn(engine, ids, ["a"], T0)  # two live processes: "a"'s share is 2 of the 4
+    assert shares(engine, T0) == {"a": 2}
+    at = T0
+    while at <= T0 + timedelta(seconds=LEASE_S):
+        at += timedelta(seconds=SETTINGS.interval_s)
+        with session_scope(engine) as session:
+            beat(session, holder="stuck", now=at, forget_after_s=3600)
+        turn(engine, ids, ["a"], at)
+    assert shares(engine, at) == {"a": 4}
