@@ -85,6 +85,7 @@ class _Polling(_Table):
     backoff_initial_s: PositiveS = 5.0
     backoff_max_s: PositiveS = 900.0
     auth_retry_s: PositiveS = 900.0
+    stage_interval_s: PositiveS = 5.0
 
 
 class _Sandbox(_Table):

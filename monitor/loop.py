@@ -1,27 +1,26 @@
 """The scheduled loop: one polling job per account and one job per later stage, each job guarded.
 
 Several bot processes may run on one PostgreSQL: each tries every account on its turn, and only the
-holder of an account's lease polls it (:mod:`monitor.poller`); a clean stop frees the leases.
+holder of an account's lease polls it (:mod:`monitor.poller`); each process writes a heartbeat so the
+leases are spread about evenly (:mod:`models.leases`); a clean stop frees the leases.
 
-``schedule`` does not catch a job's exception (one failing job would stop ``run_pending``), so every
-job goes through :func:`guarded`: the one place in the bot that catches broadly, logs, and goes on.
+Every job goes through :func:`guarded`: the one place in the bot that catches broadly, logs, and goes on.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar
 
-import schedule
 from sqlalchemy.engine import Engine
 
 from models.db import session_scope
-from models.leases import hold_exclusive, release
+from models.leases import beat, hold_exclusive, release
 from models.mentions import audit, ensure_account
 from models.stage import Clock, Stage, utc_now
 from monitor.facebook import FacebookPlatform
@@ -32,6 +31,9 @@ from monitor.twitter import TwitterPlatform
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+PACED_STAGES = frozenset({"tally"})  # recounts the touched days: on its interval, never back to back
+WAITING_COUNTS = frozenset({"replies_waiting", "days_left"})  # work found but not due yet: not busy
+HEARTBEAT_FORGET_S = 86_400.0  # a heartbeat this old is a process long gone: its row is deleted
 
 
 @dataclass(frozen=True)
@@ -175,35 +177,41 @@ class Bot:
                 counts[key] = counts.get(key, 0) + value
         return counts
 
-    def run_forever(self, stop: threading.Event, *, stage_interval_s: float = 5.0) -> None:
+    def run_forever(self, stop: threading.Event, *, stage_interval_s: float | None = None) -> None:
         """Poll every account on its interval and run the stages, until ``stop`` is set. Each account's poll
         and each stage runs in a lane of its own (one worker thread), so a hung X request never delays
-        Facebook, the notifications or the replies; a lane whose last run is still going skips its turn."""
-        scheduler = schedule.Scheduler()
+        Facebook, the notifications or the replies. A stage whose run did work runs again at once (a backlog
+        is worked through batch after batch, not one batch per interval); an idle one waits
+        ``stage_interval_s`` (default: the polling settings'). ``stop`` is checked between runs, so a stop
+        waits only for the batch in progress."""
+        interval_s = self.polling.stage_interval_s if stage_interval_s is None else stage_interval_s
         lanes: list[Lane] = []
+        if self.accounts:
+            guarded("heartbeat", self.beat)()  # counted among the live processes before its first poll
+            lanes.append(Lane("heartbeat", guarded("heartbeat", self.beat), interval_s=self.polling.interval_s, stop=stop))
         for account in self.accounts:
-            lane = Lane(
-                f"poll {account.platform.label}", guarded(f"poll {account.platform.label}", partial(self.poll, account))
-            )
-            lanes.append(lane)
-            # schedule annotates the interval as int, but seconds go into a timedelta: a float works
-            scheduler.every(self.polling.interval_s).seconds.do(lane)  # type: ignore[arg-type]
-            lane()  # first poll at start-up, not one interval later
-        for stage in self.stages:  # each stage its own job: one that raises does not hold up the others
+            job = guarded(f"poll {account.platform.label}", partial(self.poll, account))
+            lanes.append(Lane(f"poll {account.platform.label}", job, interval_s=self.polling.interval_s, stop=stop))
+        for stage in self.stages:  # each stage its own lane: one that raises does not hold up the others
             stage_job = guarded(stage.name, partial(self.run_stage, stage), partial(self.stage_failed, stage.name))
-            lanes.append(lane := Lane(stage.name, stage_job))
-            scheduler.every(stage_interval_s).seconds.do(lane)  # type: ignore[arg-type]
+            lanes.append(Lane(stage.name, partial(_is_busy, stage, stage_job), interval_s=interval_s, stop=stop))
+        for lane in lanes:
+            lane.start()
         logger.info("bot running: %d account(s), %d stage(s)", len(self.accounts), len(self.stages))
         try:
-            while not stop.is_set():
-                scheduler.run_pending()
-                stop.wait(min(1.0, max(0.05, scheduler.idle_seconds or 1.0)))
+            stop.wait()
         finally:
+            stop.set()  # also when the wait was interrupted: every lane ends after its run in progress
             for lane in lanes:
-                lane.close()
+                lane.join()
             if self.accounts:
                 guarded("release leases", self.release_leases)()
         logger.info("bot stopped")
+
+    def beat(self) -> None:
+        """This process is alive: the others count it when they share out the account leases."""
+        with session_scope(self.engine) as session:
+            beat(session, holder=self.holder, now=self.clock(), forget_after_s=HEARTBEAT_FORGET_S)
 
     def release_leases(self) -> None:
         """At a clean stop, free this process's account leases so another process polls them at once
@@ -214,22 +222,37 @@ class Bot:
             logger.info("released %d account lease(s)", released)
 
 
-class Lane:
-    """One job's own worker thread: a turn that comes while the last run is still going is skipped (logged),
-    so a slow job never piles up runs of itself nor holds up any other job."""
+def _is_busy(stage: Stage, job: Callable[[], dict[str, int] | None]) -> bool:
+    """Run the stage's job; True when it did work, so its lane runs it again at once. A failed run, a run
+    that only found work waiting (a rate limit, days left for later) and a paced stage are not busy."""
+    counts = job()
+    if counts is None or stage.name in PACED_STAGES:
+        return False
+    return any(value for key, value in counts.items() if key not in WAITING_COUNTS)
 
-    def __init__(self, name: str, job: Callable[[], object]) -> None:
+
+class Lane:
+    """One job's own worker thread: runs ``job`` every ``interval_s`` (counted from each run's start) until
+    ``stop`` is set, and at once again when the job returns True (it has more to do). A slow run never
+    piles up runs of itself nor holds up any other lane; ``stop`` is checked between runs."""
+
+    def __init__(self, name: str, job: Callable[[], object], *, interval_s: float, stop: threading.Event) -> None:
         self.name = name
         self._job = job
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name.replace(" ", "-")[:24])
-        self._running: Future[object] | None = None
+        self._interval_s = interval_s
+        self._stop = stop
+        self._thread = threading.Thread(target=self._run, name=name.replace(" ", "-")[:24], daemon=True)
 
-    def __call__(self) -> None:
-        if self._running is not None and not self._running.done():
-            logger.debug("%s: still running, this turn skipped", self.name)
-            return
-        self._running = self._executor.submit(self._job)
+    def start(self) -> None:
+        self._thread.start()
 
-    def close(self) -> None:
-        """Wait for the run in progress (a poll ends within its request timeout), start no other."""
-        self._executor.shutdown(wait=True, cancel_futures=True)
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            if self._job() is True:
+                continue
+            self._stop.wait(max(0.0, started + self._interval_s - time.monotonic()))
+
+    def join(self) -> None:
+        """Wait for the run in progress (a poll ends within its request timeout); no other starts."""
+        self._thread.join()

@@ -61,3 +61,4 @@ class PollingSettings:
     backoff_initial_s: float = 5.0
     backoff_max_s: float = 900.0
     auth_retry_s: float = 900.0
+    stage_interval_s: float = 5.0  # how long an idle stage waits before it looks again (a busy one goes on)

@@ -113,3 +113,61 @@ def test_a_hung_poll_holds_up_neither_the_stages_nor_the_other_account() -> None
         stop.set()
         worker.join(20)
     assert not worker.is_alive()
+
+
+class Draining:
+    """A stage with ``backlog`` batches of work: each run does one and says so, then it finds nothing."""
+
+    def __init__(self, name: str, backlog: int, key: str = "classified") -> None:
+        self.name, self.backlog, self.key, self.runs = name, backlog, key, 0
+        self.drained = threading.Event()
+
+    def run(self, engine: Engine, now: datetime) -> dict[str, int]:
+        self.runs += 1
+        if self.runs > self.backlog:
+            self.drained.set()
+            return {self.key: 0}
+        return {self.key: 1}
+
+
+def test_a_stage_with_a_backlog_runs_again_at_once_and_an_idle_one_waits_its_interval() -> None:
+    """The stage interval is an hour: only a stage whose run did work may run again within the test. A paced
+    stage (the tallies) and one whose work only waits (replies held by a rate limit) wait like idle ones."""
+    classify = Draining("classify", backlog=5)
+    tally = Draining("tally", backlog=100, key="tally_days")
+    reply = Draining("reply", backlog=100, key="replies_waiting")
+    polling = replace(make_polling(), stage_interval_s=3600.0)  # the configured interval (config.toml [polling])
+    bot = Bot(sa.create_engine("sqlite://"), [], [classify, tally, reply], polling)
+    stop = threading.Event()
+    worker = threading.Thread(target=bot.run_forever, args=(stop,))
+    worker.start()
+    try:
+        assert classify.drained.wait(10), "the backlog waited for the stage interval"
+        deadline = time.monotonic() + 10
+        while not (tally.runs and reply.runs) and time.monotonic() < deadline:  # their first turn, at start
+            time.sleep(0.01)
+        time.sleep(0.2)  # room for a wrong second run
+    finally:
+        stop.set()
+        worker.join(10)
+    assert not worker.is_alive(), "the bot did not stop when told"
+    assert classify.runs == 6  # five batches, then one run that found nothing, then its hour's wait
+    assert (tally.runs, reply.runs) == (1, 1)
+
+
+def test_a_stop_waits_for_the_batch_in_progress_only() -> None:
+    """A stage with an endless backlog: stopping ends it after the batch under way, not when it is empty."""
+    endless = Draining("route", backlog=10**9, key="assigned")
+    bot = Bot(sa.create_engine("sqlite://"), [], [endless], make_polling())
+    stop = threading.Event()
+    worker = threading.Thread(target=bot.run_forever, args=(stop,))
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while endless.runs < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert endless.runs >= 3
+    finally:
+        stop.set()
+        worker.join(10)
+    assert not worker.is_alive(), "the bot went on with the backlog after the stop"
