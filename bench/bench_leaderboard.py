@@ -31,11 +31,13 @@ import statistics
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -44,8 +46,13 @@ from sqlalchemy.engine import Engine
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from assembly.city import load_city  # noqa: E402
+from assembly.dashboard_app import leaderboard_rules, units_under  # noqa: E402
+from assembly.dashboard_data import leaderboard_inputs  # noqa: E402
+from assembly.settings import load_settings  # noqa: E402
 from dashboard.app import create_app  # noqa: E402
-from dashboard.leaderboard import Directory  # noqa: E402
+from dashboard.leaderboard import Directory, Rules  # noqa: E402
+from dashboard.leaderboard_fast import local_midnight  # noqa: E402
 from dashboard.leaderboard_refresh import TallyRefresher, rebuild  # noqa: E402
 from dashboard.users import add_user  # noqa: E402
 from models.db import make_engine, migrate, session_scope  # noqa: E402
@@ -60,6 +67,23 @@ MIN = 60.0
 HOUR = 3600.0
 DAY = 86400.0
 TABLES = ("complaint", "mention", "assignment", "escalation", "reply", "audit_event")
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What ``run.py dashboard`` hands the leaderboard for config.toml's city: names, areas, boundaries, zone."""
+
+    directory: Directory
+    tz: ZoneInfo
+    rules: Rules
+    units_under: Callable[[str], Collection[str]]
+
+
+@cache
+def deployment() -> Deployment:
+    settings = load_settings(ROOT / "config.toml", {}, need_platform_secrets=False)
+    jurisdictions, organisation, _ = load_city(settings, {})
+    return Deployment(leaderboard_inputs(organisation, jurisdictions), settings.tz, leaderboard_rules(settings), units_under(organisation))
 
 
 def say(line: str) -> None:
@@ -305,6 +329,9 @@ def write(engine: Engine, rows: Rows) -> None:
     try:
         cursor = raw.cursor()
         is_pg = engine.dialect.name == "postgresql"
+        if not is_pg:  # a bench fill: nothing to lose if the machine stops, and the rows are known to be consistent
+            for pragma in ("synchronous=OFF", "foreign_keys=OFF", "cache_size=-500000"):
+                cursor.execute(f"PRAGMA {pragma}")
         for table in TABLES:
             data = getattr(rows, table)
             times = TIME_COLUMNS[table]
@@ -331,12 +358,14 @@ def fill(engine: Engine, *, complaints: int, days: float) -> None:
         ), {"at": NOW})
     synthetic = Synthetic(read_city(), complaints=complaints, days=days)
     began, written = time.perf_counter(), 0
+    dropped = drop_for_fill(engine)
     for rows in synthetic.batches():
         written += rows.count()
         write(engine, rows)
         say(f"  {synthetic.ids['complaint']:>9,} complaints, {written:>10,} rows, {time.perf_counter() - began:5.0f} s")
+    restore_after_fill(engine, dropped)
     with engine.begin() as conn:
-        conn.execute(sa.text("DELETE FROM tally_touch"))  # a bulk load touched every case: the tallies are built next
+        conn.execute(sa.text("DELETE FROM tally_touch"))
         if engine.dialect.name == "postgresql":
             for table in ("account", *TABLES):
                 conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
@@ -345,14 +374,50 @@ def fill(engine: Engine, *, complaints: int, days: float) -> None:
             conn.execute(sa.text("ANALYZE"))
 
 
+def drop_for_fill(engine: Engine) -> list[str]:
+    """Migration 0011's touch triggers and the plain indexes off for the fill; the SQL that puts them back.
+
+    A bulk load would touch every case (the tallies are built next anyway), and an index built once over
+    sorted rows costs a fraction of one kept up to date row by row.
+    """
+    tables = ", ".join(f"'{t}'" for t in TABLES)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            found = conn.execute(sa.text(
+                f"SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename IN ({tables}) "
+                "AND indexdef NOT LIKE 'CREATE UNIQUE%'"
+            ))
+            indexes = [(r[0], r[1]) for r in found]
+            for table in TABLES:
+                conn.execute(sa.text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
+            for name, _ in indexes:
+                conn.execute(sa.text(f'DROP INDEX "{name}"'))
+            return [sql for _, sql in indexes] + [f"ALTER TABLE {table} ENABLE TRIGGER USER" for table in TABLES]
+        found = conn.execute(sa.text(
+            "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND "
+            f"((type = 'trigger' AND name LIKE 'tally_touch%') OR (type = 'index' AND tbl_name IN ({tables})))"
+        ))
+        kept = [(r[0], r[1], r[2]) for r in found if not r[2].startswith("CREATE UNIQUE")]
+        for kind, name, _ in kept:
+            conn.execute(sa.text(f'DROP {kind.upper()} "{name}"'))
+        return [sql for _, _, sql in kept]
+
+
+def restore_after_fill(engine: Engine, statements: list[str]) -> None:
+    began = time.perf_counter()
+    with engine.begin() as conn:
+        for sql in statements:
+            conn.exec_driver_sql(sql)
+    say(f"  indexes and triggers put back in {time.perf_counter() - began:.0f} s")
+
+
 def complaint_count(engine: Engine) -> int:
     with engine.connect() as conn:
         return int(conn.execute(sa.text("SELECT count(*) FROM complaint")).scalar_one())
 
 
-def open_database(url: str, *, fresh: bool) -> Engine:
+def open_database(url: str, *, fresh: bool, schema: str = "bench_leaderboard") -> Engine:
     if url.startswith("postgresql"):
-        schema = "bench_leaderboard"
         admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             if fresh:
@@ -392,12 +457,19 @@ def add_proposed_indexes(engine: Engine) -> None:
 
 def tally_all(engine: Engine) -> TallyRefresher:
     """The tallies from scratch, as ``run.py leaderboard --rebuild`` makes them (the page's own directory and zone)."""
-    refresher = TallyRefresher(Directory(), UTC)
+    refresher = TallyRefresher(deployment().directory, deployment().tz)
     began = time.perf_counter()
     days = rebuild(engine, refresher, now=NOW, chunk_days=30, say=lambda line: None)
     spent = time.perf_counter() - began
     say(f"{engine.dialect.name:<10} backfill: {days} days tallied in {spent:.0f} s ({1000 * spent / max(days, 1):.0f} ms a day)")
     return refresher
+
+
+def has_tallies(engine: Engine, refresher: TallyRefresher) -> bool:
+    """Tallies made under the bench's timezone and areas, every day done (a rebuild finished)."""
+    with session_scope(engine) as session:
+        done = refresher.refresh(session, NOW, days=0)
+    return done["days_left"] == 0
 
 
 def touch_old_case(engine: Engine, days_ago: int) -> None:
@@ -421,6 +493,8 @@ def time_refresh(engine: Engine, refresher: TallyRefresher, *, runs: int) -> Non
 
 
 def signed_in(engine: Engine, username: str, **app: Any) -> TestClient:
+    city = deployment()
+    app = {"directory": city.directory, "timezone": city.tz, "leaderboard_rules": city.rules, "units_under": city.units_under, **app}
     client = TestClient(create_app(engine, secret_key=Secret("b" * 40), clock=lambda: NOW, **app))
     page = client.get("/login").text
     token = page.split('name="csrftoken" value="', 1)[1].split('"', 1)[0]
@@ -430,23 +504,54 @@ def signed_in(engine: Engine, username: str, **app: Any) -> TestClient:
 
 
 CPU: list[float] = []  # this process's CPU time of each page timed (the machine is shared: wall time waits)
+DB_CPU: list[float] = []  # the PostgreSQL server processes' (the page's connections'), none on SQLite
+SIZES: list[int] = []  # the page's bytes
+BACKENDS: set[int] = set()  # the server processes of the bench's PostgreSQL connections
+
+
+def watch_backends(engine: Engine) -> None:
+    """Remember each PostgreSQL connection's server process: its CPU time is the database's share of a page."""
+    if engine.dialect.name != "postgresql":
+        return
+
+    @sa.event.listens_for(engine, "checkout")
+    def _remember(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+        BACKENDS.add(int(dbapi_conn.info.backend_pid))
+
+
+def backends_cpu_ms() -> float:
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in list(BACKENDS):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            BACKENDS.discard(pid)
+            continue
+        total += (int(fields[11]) + int(fields[12])) * 1000 / ticks  # utime, stime
+    return total
 
 
 def time_url(client: TestClient, url: str, runs: int) -> list[float]:
     assert client.get(url).status_code == 200  # warm the caches once
     pages = []
     CPU.clear()
+    DB_CPU.clear()
+    SIZES.clear()
     for _ in range(runs):
-        began, cpu = time.perf_counter(), time.process_time()
+        began, cpu, db = time.perf_counter(), time.process_time(), backends_cpu_ms()
         answer = client.get(url)
         pages.append((time.perf_counter() - began) * 1000)
         CPU.append((time.process_time() - cpu) * 1000)
+        DB_CPU.append(backends_cpu_ms() - db)
+        SIZES.append(len(answer.content))
         assert answer.status_code == 200
     return pages
 
 
 def cpu_note() -> str:
-    return f"  [cpu {statistics.median(CPU):5.0f} ms]"
+    server = f" + server {statistics.median(DB_CPU):4.0f} ms" if BACKENDS else ""
+    return f"  [cpu {statistics.median(CPU):5.0f} ms{server}, {statistics.median(SIZES) / 1024:6.0f} KiB]"
 
 
 def time_others(engine: Engine, *, runs: int) -> None:
@@ -481,31 +586,32 @@ def busiest_acp(conn: sa.Connection) -> tuple[str, set[str]]:
     return acp, {s for s, p in parent.items() if p == acp}
 
 
-def time_page(engine: Engine, *, runs: int, label: str) -> list[str]:
+def time_page(engine: Engine, *, runs: int, label: str, from_cases: bool = True, boards: Sequence[str] = ("station", "officer")) -> list[str]:
     add_user(engine, username="bench-commissioner", role="commissioner", password=PASSWORD, now=NOW) if not _has_user(engine) else None
     client = signed_in(engine, "bench-commissioner")
     lines = []
     until = (NOW + timedelta(days=1)).date()
     for days in (30, 365):
         since = until - timedelta(days=days)
-        for by in ("station", "officer"):
+        for by in boards:
             pages, facts = time_url(client, f"/leaderboard?by={by}&since={since}&until={until}", runs), []
             cpu = cpu_note()
             cases = 0
-            for _ in range(max(1, runs // 2)):
+            for _ in range(max(1, runs // 2) if from_cases else 0):
                 with session_scope(engine) as session:
                     began = time.perf_counter()
                     loaded = load_facts(
                         session,
-                        since=datetime.combine(since, datetime.min.time(), UTC),
-                        until=datetime.combine(until, datetime.min.time(), UTC),
+                        since=local_midnight(since, deployment().tz),
+                        until=local_midnight(until, deployment().tz),
                         now=NOW,
                     )
                     facts.append((time.perf_counter() - began) * 1000)
                     cases = len(loaded.cases)
+            instead = f"  (loading the facts from the cases instead: median {statistics.median(facts):6.0f} ms, {cases:,} cases)" if facts else ""
             lines.append(
-                f"{engine.dialect.name:<10} {label:<18} {days:>3} days by {by:<7} {cases:>8,} cases  page median {statistics.median(pages):7.0f} ms"
-                f"  p95 {nearest_rank(pages, 0.95):7.0f} ms{cpu}  (loading the facts from the cases instead: median {statistics.median(facts):6.0f} ms)"
+                f"{engine.dialect.name:<10} {label:<18} {days:>3} days by {by:<7}  page median {statistics.median(pages):7.0f} ms"
+                f"  p95 {nearest_rank(pages, 0.95):7.0f} ms{cpu}{instead}"
             )
             say(lines[-1])
     return lines
@@ -525,30 +631,42 @@ def main() -> None:
     parser.add_argument("--days", type=float, default=730.0, help="the complaints are spread over this many days")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--fresh", action="store_true", help="drop the bench database and fill it again")
+    parser.add_argument("--boards", default="station,officer,area", help="the rows timed, separated by commas")
+    parser.add_argument("--prepare-only", action="store_true", help="fill the database and tally it (if needed), then stop")
+    parser.add_argument("--keep-tallies", action="store_true", help="use the tallies already there (made under the same areas)")
+    parser.add_argument("--skip-from-cases", action="store_true", help="do not time loading the facts from the cases (slow at 1,000,000)")
+    parser.add_argument("--skip-others", action="store_true", help="do not time the touched-day and the supervisor's pages")
+    parser.add_argument("--schema", default="bench_leaderboard", help="the PostgreSQL schema of the bench database")
     parser.add_argument("--proposed-indexes", action="store_true", help="then add the indexes of the proposed migration and time again")
     args = parser.parse_args()
     url = args.database_url
     if args.postgres:
         url = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    engine = open_database(url, fresh=args.fresh)
+    engine = open_database(url, fresh=args.fresh, schema=args.schema)
     have = complaint_count(engine)
     if have != args.complaints:
         if have:
             engine.dispose()
-            engine = open_database(url, fresh=True)
+            engine = open_database(url, fresh=True, schema=args.schema)
         say(f"filling {engine.dialect.name} with {args.complaints:,} complaints over {args.days:.0f} days ...")
         began = time.perf_counter()
         fill(engine, complaints=args.complaints, days=args.days)
         say(f"filled in {time.perf_counter() - began:.0f} s")
-    say(f"{complaint_count(engine):,} complaints; now = {NOW:%Y-%m-%d %H:%M} UTC; {args.runs} runs each")
-    refresher = tally_all(engine)
+    say(f"{complaint_count(engine):,} complaints; now = {NOW:%Y-%m-%d %H:%M} UTC; {args.runs} runs each; load average {os.getloadavg()[0]:.1f}")
+    refresher = TallyRefresher(deployment().directory, deployment().tz)
+    if not (args.keep_tallies and has_tallies(engine, refresher)):
+        refresher = tally_all(engine)
+    if args.prepare_only:
+        return
+    watch_backends(engine)
     time_refresh(engine, refresher, runs=args.runs)
-    time_page(engine, runs=args.runs, label="from the tallies")
-    time_others(engine, runs=args.runs)
+    time_page(engine, runs=args.runs, label="from the tallies", from_cases=not args.skip_from_cases, boards=args.boards.split(","))
+    if not args.skip_others:
+        time_others(engine, runs=args.runs)
     if args.proposed_indexes:
         add_proposed_indexes(engine)
         time_page(engine, runs=args.runs, label="+ proposed indexes")
-    say(json.dumps({"complaints": args.complaints, "days": args.days, "database": engine.dialect.name}))
+    say(json.dumps({"complaints": args.complaints, "days": args.days, "database": engine.dialect.name, "load": round(os.getloadavg()[0], 1)}))
 
 
 if __name__ == "__main__":
