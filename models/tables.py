@@ -51,6 +51,12 @@ class Complaint(SQLModel, table=True):
     """A case: one or more posts (a citizen's thread) tagged with a category, place and station."""
 
     __tablename__ = "complaint"
+    __table_args__ = (
+        # an incident's open cases by category and place (migration 0013): a point's box, or the place's name
+        sa.Index("ix_complaint_category_place_point", "category", "place_lat", "place_lon"),
+        # as PostgreSQL reflects it (the drift check compares the text; SQLite's migration writes trim())
+        sa.Index("ix_complaint_category_place_key", "category", sa.text("lower(TRIM(BOTH FROM place_name))")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     docket: str | None = Field(default=None, max_length=32, unique=True)
@@ -79,7 +85,17 @@ class Mention(SQLModel, table=True):
     """A platform post addressed to one of the force's accounts, stored exactly once."""
 
     __tablename__ = "mention"
-    __table_args__ = (sa.UniqueConstraint("platform", "external_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("platform", "external_id"),
+        # the posts waiting to be classified, oldest first, without reading the classified ones (0013)
+        sa.Index(
+            "ix_mention_unclassified",
+            "created_at",
+            "id",
+            postgresql_where=sa.text("classified_at IS NULL"),
+            sqlite_where=sa.text("classified_at IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(max_length=16)
@@ -105,6 +121,8 @@ class Mention(SQLModel, table=True):
     post_category: str | None = Field(default=None, max_length=32)  # this post's own category
     joined_as: str | None = Field(default=None, max_length=16)  # first / followup / incident / merged
     handled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # follow-up tracker done with it
+    claimed_by: str | None = Field(default=None, max_length=128)  # the classify run holding it (until expiry)
+    claim_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class AuditEvent(SQLModel, table=True):
