@@ -39,10 +39,11 @@ from classifiers import train as training  # noqa: E402
 from classifiers.features import FeatureConfig, FeatureSpace, Glossary, StaticEmbedder, normalise  # noqa: E402
 from classifiers.flags import EmergencyRule, emergency_cue  # noqa: E402
 from classifiers.pipeline import emergency_for  # noqa: E402
+from classifiers.tuned import TuneSettings, fine_tune  # noqa: E402
 from models.taxonomy import Category  # noqa: E402
 
 CACHE_DIR = Path(tempfile.gettempdir()) / "bench_real_candidates_cache"
-SCORING = 1
+SCORING = 2
 """Part of a cached score's key with the candidate's settings and the posts: bump it when the code that fits or
 scores changes (the settings alone key the cache, so a change of TrainConfig's defaults keeps it)."""
 
@@ -75,6 +76,9 @@ class Candidate:
     name: str
     config: training.TrainConfig = dataclasses.field(default_factory=training.TrainConfig)
     minilm_weight: float = 0.0  # > 0: frozen MiniLM embeddings beside the features (a reference only)
+    tuned_weight: float = 0.0  # > 0: plus this times the fine-tuned static model's log-probabilities
+    tune: TuneSettings = dataclasses.field(default_factory=TuneSettings)
+    class_bias: bool = False  # per-category logit offsets for the real stream, cross-fitted on real posts
 
 
 def _with(base: training.TrainConfig, **features: Any) -> training.TrainConfig:
@@ -82,21 +86,29 @@ def _with(base: training.TrainConfig, **features: Any) -> training.TrainConfig:
 
 
 def candidates() -> list[Candidate]:
-    committed = training.TrainConfig(features=FeatureConfig(), real_weight=1.0, emergency_gated=False)  # as before
-    handles = _with(committed, handle_weight=1.0)
+    committed = training.TrainConfig()  # what run.py train fits today
+    before = training.TrainConfig(features=FeatureConfig(), real_weight=1.0, emergency_gated=False)  # issue 11, v1
+    handles = _with(before, handle_weight=1.0)
     real2 = dataclasses.replace(handles, real_weight=2.0)
     return [
         Candidate("committed", committed),
+        Candidate("before handles (real weight 1)", before),
         Candidate("handles, real weight 2", real2),
         Candidate("handles, real weight 3", dataclasses.replace(handles, real_weight=3.0)),
         Candidate("handles, real weight 2, balance 1", dataclasses.replace(real2, class_balance=1.0)),
         Candidate("handles 1.0", handles),
-        Candidate("handles 0.5", _with(committed, handle_weight=0.5)),
+        Candidate("handles 0.5", _with(before, handle_weight=0.5)),
         Candidate("handles, real weight 2, embedding 0.6", _with(real2, embedding_weight=0.6)),
         Candidate("handles, category C 20", dataclasses.replace(handles, category_c=20.0)),
         Candidate("handles, char 2-5", _with(handles, char_ngram_max=5, char_max_features=100_000)),
-        Candidate("minilm 1.0 (needs torch)", committed, minilm_weight=1.0),
+        Candidate("minilm 1.0 (needs torch)", before, minilm_weight=1.0),
         Candidate("handles + minilm 1.0 (needs torch)", handles, minilm_weight=1.0),
+        Candidate("committed + minilm 1.0 (needs torch)", committed, minilm_weight=1.0),
+        Candidate("committed + tuned static 0.5", committed, tuned_weight=0.5),
+        Candidate("committed + class bias", committed, class_bias=True),
+        Candidate("committed + tuned static 1.0 + class bias", committed, tuned_weight=1.0, class_bias=True),
+        Candidate("committed + tuned static 1.0", committed, tuned_weight=1.0),
+        Candidate("committed + tuned static 2.0", committed, tuned_weight=2.0),
     ]
 
 
@@ -162,8 +174,16 @@ def score_cached(candidate: Candidate, data: training.TrainingSet, embedder: Sta
     return scored
 
 
-def score(candidate: Candidate, data: training.TrainingSet, embedder: StaticEmbedder) -> Scored:
-    started = time.perf_counter()
+def _posts_key(data: training.TrainingSet, *parts: object) -> str:
+    return hashlib.sha256(repr(([(p.text, p.category) for p in data.posts], SCORING, parts)).encode()).hexdigest()[:16]
+
+
+def base_oof(candidate: Candidate, data: training.TrainingSet, embedder: StaticEmbedder) -> training.Fold:
+    """The linear heads' out-of-fold outputs for a candidate's features and settings (cached)."""
+    path = CACHE_DIR / f"oof-{_posts_key(data, candidate.config, candidate.minilm_weight)}.npz"
+    if path.is_file():
+        with np.load(path) as saved:
+            return training.Fold(saved["logits"], saved["emergency"], saved["misconduct"])
     config = candidate.config
     texts = [normalise(p.text) for p in data.posts]
     aux_texts = [normalise(p.text) for p in data.auxiliary]
@@ -180,8 +200,52 @@ def score(candidate: Candidate, data: training.TrainingSet, embedder: StaticEmbe
         oof = training.cross_validate(
             matrix, list(data.posts), weights, aux, list(data.auxiliary), config, 0, len(space.handles)
         )
+    CACHE_DIR.mkdir(exist_ok=True)
+    np.savez(path, logits=oof.logits, emergency=oof.emergency, misconduct=oof.misconduct)
+    return oof
+
+
+def tuned_oof(candidate: Candidate, data: training.TrainingSet) -> NDArray[np.float32]:
+    """Out-of-fold log-probabilities of the static model fine-tuned on each fold's fit side (the same folds as the
+    linear heads'; a real post repeated ``real_weight`` times; cached)."""
+    config = candidate.config
+    path = CACHE_DIR / f"tuned-{_posts_key(data, candidate.tune, config.real_weight, config.cv_folds)}.npy"
+    if path.is_file():
+        return np.asarray(np.load(path), dtype=np.float32)
+    glossary = Glossary.read_tsv(training.GLOSSARY_TSV)
+    glossed = [training.glossed(normalise(p.text), glossary) for p in data.posts]
+    repeats = [int(round(config.real_weight)) if p.is_real else 1 for p in data.posts]
+    out = np.zeros((len(data.posts), len(training.CATEGORIES)), dtype=np.float32)
+    static_dir = ROOT / "classifiers" / "artifacts" / training.STATIC_MODEL_DIR
+    for number, (fit, test) in enumerate(training.fold_splits(data.posts, config.cv_folds, 0)):
+        started = time.perf_counter()
+        texts = [glossed[i] for i in fit for _ in range(repeats[i])]
+        labels = [data.posts[i].category.value for i in fit for _ in range(repeats[i])]
+        model = fine_tune(static_dir, texts, labels, training.CATEGORIES, candidate.tune)
+        out[test] = model.log_probs([glossed[i] for i in test])
+        progress(f"fine-tuned fold {number + 1} in {time.perf_counter() - started:.0f} s")
+    CACHE_DIR.mkdir(exist_ok=True)
+    np.save(path, out)
+    return out
+
+
+def score(candidate: Candidate, data: training.TrainingSet, embedder: StaticEmbedder) -> Scored:
+    started = time.perf_counter()
+    oof = base_oof(candidate, data, embedder)
+    if candidate.tuned_weight > 0:
+        blended = oof.logits + candidate.tuned_weight * tuned_oof(candidate, data)
+        oof = training.Fold(blended.astype(np.float32), oof.emergency, oof.misconduct)
+    texts = [normalise(p.text) for p in data.posts]
     truth = np.array([training.CATEGORIES.index(p.category.value) for p in data.posts], dtype=np.int64)
     is_real = np.array([p.is_real for p in data.posts])
+    if candidate.class_bias:
+        logits = oof.logits.copy()
+        real = np.flatnonzero(is_real)
+        part = np.random.default_rng(1).integers(0, 5, len(real))
+        for fold in range(5):
+            fit, test = real[part != fold], real[part == fold]
+            logits[test] += training.choose_class_bias(oof.logits[fit], truth[fit])
+        oof = training.Fold(logits, oof.emergency, oof.misconduct)
     predicted = oof.logits.argmax(axis=1)
     return Scored(
         candidate.name,

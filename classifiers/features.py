@@ -243,12 +243,13 @@ class FeatureSpace:
             counts = Counter(handle for text in raw for handle in handles_of(text))
             handles = sorted(handle for handle, n in counts.items() if n >= config.min_df)
         space = cls(config, _char_vectorizer(config), _word_vectorizer(config), embedder, glossary, handles)
-        glossed = space._glossed(texts)
+        glossed = space.glossed(texts)
         space._char.fit(glossed)
         space._word.fit(glossed)
         return space
 
-    def _glossed(self, texts: Sequence[str]) -> list[str]:
+    def glossed(self, texts: Sequence[str]) -> list[str]:
+        """normalise()d texts each followed by its glossary words: what the vectorisers and embedders read."""
         if not self.glossary.entries:
             return list(texts)
         return [f"{text} {self.glossary.expand(text)}".rstrip() for text in texts]
@@ -264,7 +265,7 @@ class FeatureSpace:
 
     def transform(self, texts: Sequence[str], raw: Sequence[str] | None = None) -> sp.csr_matrix:
         """Rows for normalise()d texts; ``raw``, the same posts as written, when the space has handle columns."""
-        glossed = self._glossed(texts)
+        glossed = self.glossed(texts)
         blocks = [self._char.transform(glossed), self._word.transform(glossed)]
         if self._embedder is not None:
             dense = np.asarray(self._embedder.encode(glossed), dtype=np.float32)

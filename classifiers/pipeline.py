@@ -22,10 +22,11 @@ from typing import Protocol
 
 import numpy as np
 
-from classifiers.category import LinearModel
+from classifiers.category import LinearModel, probabilities
 from classifiers.features import MAX_MODEL_CHARS, FeatureSpace, StaticEmbedder, has_content, normalise
 from classifiers.flags import Cue, EmergencyRule, VipList, accuses_police, emergency_cue, is_missing_child, is_vip
 from classifiers.stations import StationMap
+from classifiers.tuned import TUNED_DIR, TunedModel
 from models.taxonomy import Category, Layer, layer_for
 
 logger = logging.getLogger(__name__)
@@ -147,9 +148,14 @@ class Classifier:
         misconduct_model: LinearModel | None = None,
         misconduct_threshold: float = 0.5,
         legibility: Legibility | None = None,
+        tuned: TunedModel | None = None,
+        tuned_weight: float = 0.0,
     ) -> None:
         """``legibility``: what the model can read; without it every post with a letter, digit or emoji counts
-        as readable."""
+        as readable. ``tuned``: the fine-tuned static model, whose log-probabilities times ``tuned_weight`` join
+        the category head's logits."""
+        self._tuned = tuned
+        self._tuned_weight = tuned_weight
         self._features = features
         self._legibility = legibility
         self._misconduct = misconduct_model
@@ -170,6 +176,8 @@ class Classifier:
         manifest = json.loads((artifacts_dir / "manifest.json").read_text(encoding="utf-8"))
         places, resolver = _load_places(city_dir, stations)
         misconduct = artifacts_dir / "misconduct.npz"
+        tuned_weight = float(manifest.get("config", {}).get("tuned_weight", 0.0))
+        tuned = TunedModel.load(artifacts_dir / TUNED_DIR) if tuned_weight > 0 else None
         return cls(
             features,
             LinearModel.load(artifacts_dir / "category.npz"),
@@ -181,6 +189,8 @@ class Classifier:
             LinearModel.load(misconduct) if misconduct.is_file() else None,
             float(manifest.get("misconduct_threshold", 0.5)),
             Legibility.load(artifacts_dir / "features.json"),
+            tuned,
+            tuned_weight,
         )
 
     def classify(self, posts: Sequence[PostInput]) -> list[Classification]:
@@ -193,7 +203,11 @@ class Classifier:
         texts = [post.text if isinstance(post.text, str) else "" for post in posts]
         normalised = [normalise(text) for text in texts]
         matrix = self._features.transform(normalised, texts)
-        category_probs = self._category.predict_proba(matrix)
+        category_logits = self._category.logits(matrix)
+        if self._tuned is not None:
+            tuned = self._tuned.log_probs(self._features.glossed(normalised))
+            category_logits = category_logits + np.float32(self._tuned_weight) * tuned
+        category_probs = probabilities(category_logits, self._category.temperature)
         emergency_probs = self._emergency.predict_proba(matrix)[:, 1]
         misconduct_probs = (
             self._misconduct.predict_proba(matrix)[:, 1] if self._misconduct is not None else np.zeros(len(posts))

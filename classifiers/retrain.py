@@ -31,6 +31,7 @@ from classifiers.train import (
     check_inputs,
     train,
 )
+from classifiers.tuned import TUNED_DIR
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +173,9 @@ def _prepare_output(output_dir: Path, committed_static: Path) -> None:
     if output_dir.exists():
         written = [p.relative_to(output_dir).as_posix() for p in output_dir.rglob("*") if p.is_file()]
         foreign = [
-            name for name in written if name not in TRAINED_FILES and not name.startswith(f"{STATIC_MODEL_DIR}/")
+            name
+            for name in written
+            if name not in TRAINED_FILES and not name.startswith((f"{STATIC_MODEL_DIR}/", f"{TUNED_DIR}/"))
         ]
         if foreign:
             raise TrainingRefused(
@@ -183,6 +186,7 @@ def _prepare_output(output_dir: Path, committed_static: Path) -> None:
             )
         for name in TRAINED_FILES:
             (output_dir / name).unlink(missing_ok=True)
+        shutil.rmtree(output_dir / TUNED_DIR, ignore_errors=True)  # written again when the config tunes
     output_dir.mkdir(parents=True, exist_ok=True)
     if (committed_static / "model.safetensors").is_file():
         shutil.copytree(committed_static, output_dir / STATIC_MODEL_DIR, dirs_exist_ok=True)

