@@ -158,6 +158,7 @@ class _Notify(_Table):
     backoff_max_s: PositiveS = 1800.0
     sending_timeout_s: PositiveS = 300.0
     batch_size: Annotated[int, Field(gt=0, le=10_000)] = 100
+    concurrency: Annotated[int, Field(ge=1, le=32)] = 1
     dashboard_base_url: Annotated[str, Field(pattern=r"^https?://")] = "http://127.0.0.1:8000"
     redirect_url: str | None = None
 

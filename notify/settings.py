@@ -15,6 +15,7 @@ class NotifySettings:
     backoff_max_s: float = 1800.0
     sending_timeout_s: float = 300.0  # a row left "sending" this long was interrupted by a crash
     batch_size: int = 100
+    concurrency: int = 1  # sends in flight at once, each claimed on its own (PostgreSQL; SQLite: always 1)
     dashboard_base_url: str = "http://127.0.0.1:8000"
     # every message goes to this Apprise URL instead of the officer's own (the demo's local receiver);
     # "{officer}" in it becomes the officer's id, so the receiver still knows whom each message was for

@@ -1,8 +1,8 @@
 """The notification stage of the loop: drains due outbox messages through a :class:`Sender`.
 
 Each send (one message, or one officer's digest) is claimed (marked ``sending``) and committed just before it
-is made, one at a time, then marked ``sent``
-or scheduled again with backoff; after ``max_attempts`` it is ``failed`` and the social-media desk
+is made, then marked ``sent`` or scheduled again with backoff; on PostgreSQL ``concurrency`` senders do this
+side by side (each send still claimed on its own, so a crash leaves at most one ``sending`` per sender); after ``max_attempts`` it is ``failed`` and the social-media desk
 gets a message saying so (a failed desk alert is only logged and audited, never alerted on again).
 See :mod:`notify.outbox` for what happens to a message interrupted by a crash mid-send. An officer in
 digest mode gets the messages due for one channel in one send (:mod:`notify.digest`); each message
@@ -12,7 +12,9 @@ keeps its own row, attempts and outcome.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
@@ -59,16 +61,34 @@ class NotifyStage:
                 logger.warning("outbox %s (%s) was interrupted mid-send; not resent", message.id, message.purpose)
                 self._failed_for_good(session, message, "interrupted while sending", now)
                 counts["notify_failed"] += 1
-        for _ in range(self._settings.batch_size):  # the rest wait for the next run, a few seconds later
-            with session_scope(engine) as session:  # one send claimed and committed before it is made
-                send = self._claim_one_send(session, now)
-            if not send:
-                break
-            is_sent, error = self._deliver(send)
-            with session_scope(engine) as session:
-                for message in send:
-                    counts[self._record(session, message, is_sent, error, now)] += 1
+        # SQLite has one writer and no SKIP LOCKED: one sender there; PostgreSQL: a few at once, each claiming
+        # its own next send just before it makes it
+        senders = 1 if engine.dialect.name == "sqlite" else self._settings.concurrency
+        budget = _Budget(self._settings.batch_size)  # the rest wait for the next run, at once when this one was full
+        if senders == 1:
+            self._send_while_due(engine, now, budget, counts)
+            return counts
+        with ThreadPoolExecutor(max_workers=senders, thread_name_prefix="notify") as pool:
+            for future in [pool.submit(self._send_while_due, engine, now, budget, counts) for _ in range(senders)]:
+                future.result()
         return counts
+
+    def _send_while_due(self, engine: Engine, now: datetime, budget: _Budget, counts: dict[str, int]) -> None:
+        """One sender: claim the next send, make it, record it; until nothing is due or the budget is spent.
+        A sender that raises stops the others claiming more (each ends the send it is making)."""
+        try:
+            while budget.take():
+                with session_scope(engine) as session:  # one send claimed and committed before it is made
+                    send = self._claim_one_send(session, now)
+                if not send:
+                    return
+                is_sent, error = self._deliver(send)
+                with session_scope(engine) as session:
+                    outcomes = [self._record(session, message, is_sent, error, now) for message in send]
+                budget.add(counts, outcomes)
+        except BaseException:
+            budget.spend_all()
+            raise
 
     def _digest_every_min(self, officer_id: str) -> int:
         officer = self._org.officers.get(officer_id)
@@ -197,6 +217,30 @@ class NotifyStage:
             for index in range(len(desk.channels))
         ]
         enqueue(session, intents, now=now)
+
+
+class _Budget:
+    """How many sends a run may still make, and its counts, shared by the run's senders."""
+
+    def __init__(self, sends: int) -> None:
+        self._left = sends
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            if self._left <= 0:
+                return False
+            self._left -= 1
+            return True
+
+    def spend_all(self) -> None:
+        with self._lock:
+            self._left = 0
+
+    def add(self, counts: dict[str, int], outcomes: Sequence[str]) -> None:
+        with self._lock:
+            for outcome in outcomes:
+                counts[outcome] += 1
 
 
 def retry_delay_s(attempts: int, *, initial_s: float, max_s: float) -> float:

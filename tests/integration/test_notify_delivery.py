@@ -288,3 +288,87 @@ def test_a_crash_mid_notify_leaves_only_the_message_in_flight_unsent_and_the_res
     assert later["notify_failed"] == 1  # the one in flight: failed, the desk told, never sent twice
     assert len(http_receiver.accepted("officer")) == len(mine)  # every other message reached the officer once
     assert "interrupted while sending" in http_receiver.accepted("desk")[0]["message"]
+
+
+class Overlapping(AppriseSender):
+    """Counts the sends in flight at once: two senders meet at a barrier (which gives up, broken, when
+    nothing else is sending)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._meet = threading.Barrier(2, timeout=3)
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+    def send(self, url: str, subject: str, body: str) -> bool:
+        with self._lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            try:
+                self._meet.wait()
+            except threading.BrokenBarrierError:
+                pass
+            return super().send(url, subject, body)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+
+def test_several_senders_each_send_their_own_message_once(engine: Engine, http_receiver: HttpReceiver) -> None:
+    """``concurrency`` 4: on PostgreSQL messages go out side by side, each claimed on its own and sent once;
+    SQLite (one writer) sends one at a time."""
+    org = org_with_channels({"L1-A": [http_receiver.url("officer")], "DESK1": [http_receiver.url("desk")]})
+    for _ in range(8):
+        add_complaint(engine)
+    RouteStage(context(org)).run(engine, NOW)
+    mine = [m for m in outbox(engine) if m.officer_id == "L1-A"]
+    sender = Overlapping()
+    counts = NotifyStage(org, replace(SETTINGS, concurrency=4), sender=sender).run(engine, NOW)
+    assert counts["notified"] == len(outbox(engine)) and len(mine) >= 4
+    assert len(http_receiver.accepted("officer")) == len(mine)  # each once
+    assert all(m.status == "sent" for m in outbox(engine))
+    if engine.dialect.name == "sqlite":
+        assert sender.most_in_flight == 1
+    else:
+        assert 2 <= sender.most_in_flight <= 4
+
+
+class CrashOnFifthSend(Overlapping):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sends = 0
+
+    def send(self, url: str, subject: str, body: str) -> bool:
+        with self._lock:
+            self.sends += 1
+            is_fifth = self.sends == 5
+        super().send(url, subject, body)
+        if is_fifth:
+            raise Crash
+        return True
+
+
+def test_a_crash_among_several_senders_stops_them_claiming_and_sends_nothing_twice(
+    engine: Engine, http_receiver: HttpReceiver
+) -> None:
+    """A sender that dies mid-send (here: raises) leaves its message ``sending``; the others end the sends
+    they are making and claim no more; after the timeout that one is failed with the desk told, never resent."""
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite sends one at a time (the crash tests above)")
+    org = org_with_channels({"L1-A": [http_receiver.url("officer")], "DESK1": [http_receiver.url("desk")]})
+    for _ in range(24):
+        add_complaint(engine, emergency=True)
+    RouteStage(context(org)).run(engine, NOW)
+    mine = [m for m in outbox(engine) if m.officer_id == "L1-A"]
+    assert len(mine) >= 10
+    with pytest.raises(Crash):
+        NotifyStage(org, replace(SETTINGS, concurrency=4), sender=CrashOnFifthSend()).run(engine, NOW)
+    statuses = [m.status for m in outbox(engine) if m.officer_id == "L1-A"]
+    assert statuses.count("sending") == 1  # the one that died; the others recorded theirs
+    assert 5 <= statuses.count("sent") + 1 <= 8 and statuses.count("pending") == len(mine) - statuses.count("sent") - 1
+
+    later = NotifyStage(org, SETTINGS, sender=AppriseSender()).run(engine, NOW + timedelta(seconds=121))
+    assert later["notify_failed"] == 1
+    assert len(http_receiver.accepted("officer")) == len(mine)  # every message reached the officer once
