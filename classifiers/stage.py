@@ -4,16 +4,23 @@ Each post is classified and filed (``classifiers.filing`` decides where): the ci
 the same matter joins the case it continues (``followup``), another reporter of an open incident joins
 that incident (``incident``), anything else opens a case of its own (``first``). Every post keeps its own
 category; the follow-up tracker takes each one from there (``handled_at`` is left empty for it).
-Mentions are claimed with ``FOR UPDATE SKIP LOCKED`` so several bot processes never classify one twice; they
-classify in parallel and file one at a time (:func:`models.leases.hold_exclusive`).
+
+Several bot processes share the work (:mod:`models.claims`): a run claims a batch in a short transaction,
+classifies it with no transaction open, and files it in small blocks, each its own short transaction that
+first locks the posts it still holds and the keys of the cases they may join (their authors; their category
+at their place), so two processes file related posts one after the other and unrelated ones side by side.
+A claim expires (``CLAIM_LEASE_S``) when its process dies before filing; another process then takes it.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime
+import os
+import socket
+import time
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 
 import sqlalchemy as sa
@@ -31,9 +38,16 @@ from classifiers.filing import (
     Place,
     file_post,
 )
+from models.claims import (
+    author_key,
+    claim_unclassified,
+    hold_keys,
+    make_claim_token,
+    place_keys,
+    still_claimed,
+)
 from models.db import session_scope
 from models.followup import Reply
-from models.leases import hold_exclusive
 from models.lifecycle import OPEN, Status
 from models.mentions import audit
 from models.routing import Assignment
@@ -98,6 +112,11 @@ class MakeInput(Protocol[PostT_co]):
     ) -> PostT_co: ...
 
 
+CLAIM_LEASE_S = 60.0  # a dead process's claimed posts are classified by another after this
+FILE_BLOCK = 32  # posts filed per transaction
+DEADLOCK_RETRIES = 3
+
+
 class ClassifyStage(Generic[PostT]):
     """``incidents``: how other reporters' posts join one incident; None joins none (each opens a case)."""
 
@@ -110,28 +129,80 @@ class ClassifyStage(Generic[PostT]):
         *,
         batch_size: int = 256,
         incidents: IncidentPolicy | None = None,
+        file_block: int = FILE_BLOCK,
+        claim_lease_s: float = CLAIM_LEASE_S,
     ) -> None:
         self._classifier = classifier
         self._make_input = make_input
         self._batch_size = batch_size
         self._incidents = incidents
+        self._file_block = file_block
+        self._claim_lease_s = claim_lease_s
+        self._process = f"{socket.gethostname()[:64]}:{os.getpid()}"
 
     def run(self, engine: Engine, now: datetime) -> dict[str, int]:
         counts = {"classified": 0, "complaints": 0, "followups": 0, "incidents": 0}
+        started = time.monotonic()
         while True:
+            # a claim's lease runs from when it is taken: a long run's later batches are claimed later
+            claimed_at = now + timedelta(seconds=time.monotonic() - started)
+            holder = make_claim_token(self._process)
             with session_scope(engine) as session:
-                batch = _claim(session, self._batch_size)
-                if not batch:
-                    return counts
-                results = self._classify(batch)
-                # filing one process at a time: another reporter of an incident, or the citizen's next post,
-                # classified by another process this moment, finds the case the first one opened
-                hold_exclusive(session, "file posts")
-                replies = _bot_replies(session, batch)
-                for mention in batch:
-                    filing = self._file(session, mention, results.get(str(mention.id)), replies, now)
-                    counts["classified"] += 1
-                    counts[_COUNT_FOR[filing.joined_as]] += 1
+                batch = claim_unclassified(
+                    session, holder=holder, now=claimed_at, lease_s=self._claim_lease_s, limit=self._batch_size
+                )
+            if not batch:
+                return counts
+            results = self._classify(batch)  # no transaction open meanwhile
+            for start in range(0, len(batch), self._file_block):
+                block = batch[start : start + self._file_block]
+                for key, value in self._file_retrying(engine, block, results, holder, now).items():
+                    counts[key] += value
+
+    def _file_retrying(
+        self,
+        engine: Engine,
+        block: Sequence[Mention],
+        results: Mapping[str, ClassificationLike],
+        holder: str,
+        now: datetime,
+    ) -> dict[str, int]:
+        """:meth:`_file_block_of`, again when PostgreSQL chose it as a deadlock's victim (two blocks joining
+        the same two cases in opposite orders: rare, and nothing was written)."""
+        attempt = 1
+        while True:
+            try:
+                return self._file_block_of(engine, block, results, holder, now)
+            except sa.exc.OperationalError as exc:
+                if attempt >= DEADLOCK_RETRIES or getattr(exc.orig, "sqlstate", None) != "40P01":
+                    raise
+                logger.warning("classify: filing %d posts met a deadlock; filing them again", len(block))
+                attempt += 1
+
+    def _file_block_of(
+        self,
+        engine: Engine,
+        block: Sequence[Mention],
+        results: Mapping[str, ClassificationLike],
+        holder: str,
+        now: datetime,
+    ) -> dict[str, int]:
+        """File the posts of ``block`` this run still holds, in one short transaction; the counts."""
+        keys = filing_keys(block, results, self._incidents)
+        counts = {"classified": 0, "complaints": 0, "followups": 0, "incidents": 0}
+        with session_scope(engine) as session:
+            # another reporter of an incident, or the citizen's next post, filed by another process this
+            # moment, waits for this block (and finds the case it opens)
+            hold_keys(session, keys)
+            mentions = still_claimed(session, [m.id for m in block if m.id is not None], holder=holder)
+            replies = _bot_replies(session, mentions)
+            for mention in mentions:
+                filing = self._file(session, mention, results.get(str(mention.id)), replies, now)
+                counts["classified"] += 1
+                counts[_COUNT_FOR[filing.joined_as]] += 1
+        if len(mentions) < len(block):
+            logger.info("classify: %d of %d claimed posts were taken over by another process", len(block) - len(mentions), len(block))
+        return counts
 
     def _classify(self, batch: Sequence[Mention]) -> dict[str, ClassificationLike]:
         inputs = [self._input(m) for m in batch]
@@ -179,13 +250,11 @@ class ClassifyStage(Generic[PostT]):
             radius_m=policy.radius_m if policy is not None else DEFAULT_RADIUS_M,
             incidents=policy,
         )
-        mention.classified_at = now
-        mention.post_category = post.category.value
-        mention.joined_as = filing.joined_as.value
         complaint = session.get(Complaint, filing.case_id) if filing.case_id is not None else None
         if complaint is None:
-            _open_case(session, mention, result, filing, now)
+            _open_case(session, mention, result, filing, now)  # the mention's row written once, with its case
             return filing if filing.joined_as is JoinedAs.FIRST else Filing(JoinedAs.FIRST)
+        mention.post_category, mention.joined_as = post.category.value, filing.joined_as.value
         _join(session, mention, complaint, result, filing, now)
         return filing
 
@@ -193,15 +262,20 @@ class ClassifyStage(Generic[PostT]):
 _COUNT_FOR = {JoinedAs.FIRST: "complaints", JoinedAs.FOLLOWUP: "followups", JoinedAs.INCIDENT: "incidents"}
 
 
-def _claim(session: Session, limit: int) -> list[Mention]:
-    statement = (
-        select(Mention)
-        .where(col(Mention.classified_at).is_(None))
-        .order_by(col(Mention.created_at), col(Mention.id))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    return list(session.exec(statement).all())
+def filing_keys(
+    mentions: Iterable[Mention], results: Mapping[str, ClassificationLike], policy: IncidentPolicy | None
+) -> set[str]:
+    """What filing these posts may read and change: their authors' threads, and the places of the incidents
+    they may join or open (their category at their place; see :func:`models.claims.place_keys`)."""
+    keys: set[str] = set()
+    for mention in mentions:
+        if (author := author_key(mention.platform, mention.author_id)) is not None:
+            keys.add(author)
+        post = _new_post(mention, results.get(str(mention.id)))
+        if policy is None or policy.window(post.category) is None or post.is_misconduct or not post.place.is_known:
+            continue
+        keys |= place_keys(post.category.value, post.place.key, post.place.lat, post.place.lon, policy.radius_m)
+    return keys
 
 
 def _author(platform: str, author_id: str | None) -> str | None:
@@ -348,6 +422,7 @@ def _join(
 ) -> None:
     """Add the post to its case; it may raise the case's priority (and, before routing, the accusation)."""
     case_id = complaint.id
+    mention.classified_at = now
     mention.complaint_id = case_id
     session.add(mention)
     complaint.updated_at = now
@@ -415,7 +490,6 @@ def _place_from_followup(
 def _open_case(
     session: Session, mention: Mention, result: ClassificationLike | None, filing: Filing, now: datetime
 ) -> None:
-    mention.joined_as = JoinedAs.FIRST.value
     if result is None:
         complaint = Complaint(category=Category.OTHER.value, confidence=0.0, created_at=now, updated_at=now)
     else:
@@ -434,6 +508,8 @@ def _open_case(
         )
     session.add(complaint)
     session.flush()
+    mention.classified_at, mention.post_category = now, complaint.category  # the post's own category
+    mention.joined_as = JoinedAs.FIRST.value
     mention.complaint_id = complaint.id
     session.add(mention)
     audit(

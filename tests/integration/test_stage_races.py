@@ -28,7 +28,8 @@ from monitor.loop import make_platform, register_accounts
 from monitor.watch import WatchSettings, WatchStage
 from tests.builders import make_org, make_polling, make_x_account
 from tests.integration.test_followup_filing import NOW as INCIDENT_NOW
-from tests.integration.test_followup_filing import filed, store
+from tests.integration.test_followup_filing import POTHOLE, ROBBERY, STILL, comment, filed, store
+from tests.integration.test_followup_filing import SCRIPT as THREAD_SCRIPT
 from tests.integration.test_followup_filing import stage as classify_stage
 from tests.integration.test_incidents import POLICY, POTHOLE_FB, SCRIPT, first_reporter
 from tests.integration.test_reply_stage import (  # noqa: F401  (fixtures: make_world, world, clock)
@@ -139,6 +140,46 @@ def test_two_classify_stages_at_once_file_two_reporters_of_one_incident_into_one
     posts = filed(engine)
     assert posts[first].complaint_id == posts[second].complaint_id
     assert [posts[first].joined_as, posts[second].joined_as] == ["first", "incident"]
+
+
+@ON_POSTGRES
+def test_two_classify_stages_at_once_file_the_citizens_next_post_into_their_case(engine: Engine) -> None:
+    """Ravi's pothole and his "still not fixed" under it, claimed by two processes: the second files it only
+    after the first's case is there (the same author's posts are filed one after the other)."""
+    first = comment(engine, 1, POTHOLE)
+    second = comment(engine, 3, STILL, parent=first)
+
+    def run() -> object:
+        return classify_stage(THREAD_SCRIPT, batch_size=1).run(engine, INCIDENT_NOW)
+
+    race(engine, "INSERT INTO complaint", run, run)
+
+    posts = filed(engine)
+    assert posts[second].complaint_id == posts[first].complaint_id
+    assert [posts[first].joined_as, posts[second].joined_as] == ["first", "followup"]
+
+
+@ON_POSTGRES
+def test_two_classify_stages_file_unrelated_posts_side_by_side(engine: Engine) -> None:
+    """Another citizen's robbery elsewhere is filed while the first process is still filing the pothole:
+    filing holds only what the posts may meet (their authors, their category at their place)."""
+    pothole = comment(engine, 1, POTHOLE)
+    robbery = comment(engine, 2, ROBBERY, author="asha", parent=f"{pothole}_other")
+    done_while_paused: list[bool] = []
+
+    with paused_after(engine, "INSERT INTO complaint") as (reached, go):
+        one = threading.Thread(target=lambda: classify_stage(THREAD_SCRIPT, batch_size=1).run(engine, INCIDENT_NOW))
+        one.start()
+        assert reached.wait(20)
+        classify_stage(THREAD_SCRIPT, batch_size=1).run(engine, INCIDENT_NOW)  # here, not in a thread: it must not wait
+        done_while_paused.append(not go.is_set() and one.is_alive())
+        go.set()
+        one.join(30)
+
+    posts = filed(engine)
+    assert done_while_paused == [True]
+    assert posts[robbery].joined_as == "first" and posts[pothole].joined_as == "first"
+    assert posts[robbery].complaint_id != posts[pothole].complaint_id
 
 
 @ON_POSTGRES
