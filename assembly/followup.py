@@ -109,6 +109,7 @@ def make_followup(
         auth_retry_s=settings.polling.auth_retry_s,
         x_daily_cap=r.x_daily_cap,
         batch_size=r.batch_size,
+        concurrency=r.concurrency,
         private_replies=bool(r.facebook_private),
     )
     teller = reply_problem_teller(people, settings.notify.dashboard_base_url)

@@ -32,6 +32,7 @@ class _Replies(_Table):
     sending_timeout_s: Annotated[float, Field(gt=0)] = 120.0
     x_daily_cap: Annotated[int, Field(ge=0)] = 500
     batch_size: Annotated[int, Field(gt=0, le=10_000)] = 50
+    concurrency: Annotated[int, Field(ge=1, le=32)] = 1
     facebook_private: list[ReplyKind] = []
 
 

@@ -1,7 +1,8 @@
 """The reply stage: posts what the reply outbox holds into the citizen's thread, once, and says so when
 it cannot.
 
-Each run, per account with work (the account of the most urgent reply first):
+Each run, per account with work (the account of the most urgent reply first; on PostgreSQL ``concurrency``
+accounts side by side, each account's own steps one after the other):
 
 1. **Reconcile.** A row left ``sending`` longer than ``sending_timeout_s`` means the bot died between
    posting and recording. Its thread is searched for the reply's marker before anything else is posted
@@ -23,9 +24,11 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -48,6 +51,7 @@ from monitor.platform import (
 )
 
 logger = logging.getLogger(__name__)
+RUN_COUNTS = ("replies_posted", "replies_reconciled", "replies_failed", "replies_not_allowed", "replies_waiting")
 
 
 class ReplyProblem(StrEnum):
@@ -81,6 +85,7 @@ class ReplySettings:
     auth_retry_s: float = 900.0
     x_daily_cap: int = 500  # per X account per UTC day
     batch_size: int = 50  # replies posted per account per run, at most
+    concurrency: int = 1  # accounts posting side by side (PostgreSQL; SQLite: always 1)
     private_replies: bool = False  # a Facebook private reply where the row asks for one (is_private)
 
 
@@ -180,21 +185,31 @@ class ReplyStage:
         self._tell = tell
 
     def run(self, engine: Engine, now: datetime) -> dict[str, int]:
-        counts = dict.fromkeys(
-            ("replies_posted", "replies_reconciled", "replies_failed", "replies_not_allowed", "replies_waiting"), 0
-        )
+        counts = dict.fromkeys(RUN_COUNTS, 0)
         stale_before = now - timedelta(seconds=self._settings.sending_timeout_s)
         with session_scope(engine) as session:
             accounts = replies.accounts_with_work(session, now=now, sending_before=stale_before)
-        for account_id in accounts:
-            platform = self._platforms.get(account_id)
-            if platform is None:
-                logger.warning("replies of account %d wait: no platform is configured for it", account_id)
-                continue
-            run = _Run(counts)
-            if self._reconcile(engine, account_id, platform, now, run):
-                self._post_due(engine, account_id, platform, now, run)
+        # each account's replies one after the other (its holds, its cap, its reconciling come first); on
+        # PostgreSQL a few accounts side by side, SQLite (one writer) one account at a time
+        workers = 1 if engine.dialect.name == "sqlite" else self._settings.concurrency
+        if workers == 1 or len(accounts) <= 1:
+            done = [self._run_account(engine, account_id, now) for account_id in accounts]
+        else:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reply") as pool:
+                done = list(pool.map(partial(self._run_account, engine, now=now), accounts))
+        for account_counts in done:
+            for key, value in account_counts.items():
+                counts[key] += value
         return counts
+
+    def _run_account(self, engine: Engine, account_id: int, now: datetime) -> dict[str, int]:
+        run = _Run(dict.fromkeys(RUN_COUNTS, 0))
+        platform = self._platforms.get(account_id)
+        if platform is None:
+            logger.warning("replies of account %d wait: no platform is configured for it", account_id)
+        elif self._reconcile(engine, account_id, platform, now, run):
+            self._post_due(engine, account_id, platform, now, run)
+        return run.counts
 
     # -- 1. reconcile ------------------------------------------------------------------------------
     def _reconcile(self, engine: Engine, account_id: int, platform: Platform, now: datetime, run: _Run) -> bool:

@@ -48,16 +48,15 @@ class FollowupStage:
         self._batch_size = batch_size
 
     def run(self, engine: Engine, now: datetime) -> dict[str, int]:
-        counts = {"replies_planned": 0, "followups_told": 0, "reopened": 0, "split_off": 0}
-        while True:
-            with session_scope(engine) as session:
-                batch = _claim(session, self._batch_size)
-                if not batch:
-                    return counts
-                for mention, complaint in batch:
-                    if self._handle(session, mention, complaint, now, counts):
-                        mention.handled_at = now
-                    session.add(mention)
+        """One batch (the loop runs the stage again at once while it finds work, checking for a stop between)."""
+        counts = {"posts_handled": 0, "replies_planned": 0, "followups_told": 0, "reopened": 0, "split_off": 0}
+        with session_scope(engine) as session:
+            for mention, complaint in _claim(session, self._batch_size):
+                if self._handle(session, mention, complaint, now, counts):
+                    mention.handled_at = now
+                    counts["posts_handled"] += 1
+                session.add(mention)
+        return counts
 
     def _handle(
         self, session: Session, mention: Mention, complaint: Complaint, now: datetime, counts: dict[str, int]

@@ -419,3 +419,16 @@ def test_facebook_private_replies_only_where_configured_once_per_comment_within_
     assert {reply_row(world, i).status for i in (second, too_old)} == {"not_allowed"}
     assert "10900" in (reply_row(world, second).last_error or "")
     assert sorted(e.reply_id for e in world.told) == sorted([second, too_old])
+
+
+def test_accounts_post_side_by_side_and_each_reply_lands_once(world: World) -> None:
+    """``concurrency`` 4: the X account's and the page's replies go out at once on PostgreSQL (one account
+    at a time on SQLite); either way every reply lands in its own thread once."""
+    ids = [add_reply(world, "x", parent) for parent in CITIZEN_POSTS[:4]]
+    ids += [add_reply(world, "facebook", parent) for parent in COMMENTS[:4]]
+    counts = world.run(concurrency=4)
+    assert counts["replies_posted"] == 8
+    received = world.received()
+    assert sorted(r.in_reply_to or "" for r in received) == sorted(CITIZEN_POSTS[:4] + COMMENTS[:4])
+    assert all(reply_row(world, reply_id).status == "posted" for reply_id in ids)
+    assert world.run(concurrency=4)["replies_posted"] == 0 and len(world.received()) == 8
