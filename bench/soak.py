@@ -75,6 +75,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--postgres", default=SERVER_URL,
                         help=f"the PostgreSQL server each run makes its database in (default {SERVER_URL})")
     parser.add_argument("--keep", action="store_true", help="keep the databases (and log where the logs were)")
+    parser.add_argument("--x-replies-per-15-min", type=int, default=None, metavar="N",
+                        help="keep X's POST /2/tweets budget per account in the sandbox (X's own: 100); default: none")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.posts < 1 or args.accounts < 1:
@@ -89,7 +91,8 @@ def options_for(args: argparse.Namespace, processes: int) -> RunOptions:
     return RunOptions(posts=args.posts, accounts=args.accounts, processes=processes, duration_s=duration_s,
                       poll_interval_s=args.poll_interval_s, faults=args.faults, kill_at=args.kill_at,
                       drain_s=args.drain_s, progress_s=args.progress_s, keep=args.keep, seed=args.seed,
-                      max_release_s=args.max_release_s, server_url=args.postgres)
+                      max_release_s=args.max_release_s, server_url=args.postgres,
+                      x_replies_per_15_min=args.x_replies_per_15_min)
 
 
 def _s(value: float | None) -> str:

@@ -57,6 +57,7 @@ class RunOptions:
     seed: int = 0
     max_release_s: float | None = None  # stop releasing after this long (the rest is never released)
     server_url: str = SERVER_URL  # the PostgreSQL server the run's database is made in
+    x_replies_per_15_min: int | None = None  # X's POST /2/tweets budget per account (None: no limit)
 
 
 @dataclass
@@ -143,8 +144,9 @@ def _get_json(url: str) -> Any:
         return json.loads(response.read())
 
 
-def _start_sandbox(folder: Path, accounts_json: Path) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen([sys.executable, str(HERE / "soak_sandbox.py"), str(accounts_json)],
+def _start_sandbox(folder: Path, accounts_json: Path, x_replies: int | None) -> tuple[subprocess.Popen[str], str]:
+    limit = [] if x_replies is None else [str(x_replies)]
+    proc = subprocess.Popen([sys.executable, str(HERE / "soak_sandbox.py"), str(accounts_json), *limit],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                             stderr=(folder / "sandbox.log").open("w"))
     assert proc.stdout is not None
@@ -168,7 +170,7 @@ def run(options: RunOptions, say: Any) -> RunResult:
     with tempfile.TemporaryDirectory(prefix=f"{name}_") as tmp:
         folder = Path(tmp)
         (folder / "accounts.json").write_text(json.dumps([a.to_json() for a in accounts]), encoding="utf-8")
-        sandbox, sandbox_url = _start_sandbox(folder, folder / "accounts.json")
+        sandbox, sandbox_url = _start_sandbox(folder, folder / "accounts.json", options.x_replies_per_15_min)
         receiver = NotificationReceiver(record_path=folder / "notifications.jsonl").start()
         url = create_database(name, options.server_url)
         engine = make_engine(url)
