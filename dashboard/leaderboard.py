@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Literal, NamedTuple, Protocol, TypeVar
 
 from dashboard.svg import StationShape
-from models.leaderboard import CaseFact, Facts, HoldingFact
+from models.leaderboard import CaseFact, Facts, HoldingFact, OverdueGroup
 from models.lifecycle import DEFAULT_REOPEN_WINDOW, HELD, Status
 
 By = Literal["station", "officer", "area"]
@@ -175,7 +175,7 @@ class Row:
     label: str
     detail: str
     measures: Mapping[str, Measure]
-    weeks: tuple[Week, ...] = ()
+    weeks: Sequence[Week] = ()
     rank: int | None = None
     unranked_because: str | None = None
 
@@ -317,15 +317,21 @@ def measure_rows(
     return [_row(key, t, by, level, directory, rules) for key, t in tallies.items() if t.assigned or t.overdue]
 
 
-def overdue_counts(facts: Facts, *, by: By, now: float, directory: Directory = Directory(), level: Level = "acp") -> dict[str, int]:
-    """Overdue now per group, as ``measure_rows`` counts it (one per open holding past a deadline unmet)."""
+HOLDING_STATUSES = HELD  # a case whose holder can be overdue (:func:`models.leaderboard.overdue_groups`)
+TO_ACKNOWLEDGE = _TO_ACKNOWLEDGE  # a case whose holder can still miss the acknowledgement
+
+
+def overdue_counts(groups: Iterable[OverdueGroup], *, by: By, directory: Directory = Directory(), level: Level = "acp") -> dict[str, int]:
+    """Overdue now per group from the overdue holdings counted per officer, station and misconduct flag (see
+    :func:`models.leaderboard.overdue_groups`), as ``measure_rows`` counts it: one per open holding past a
+    deadline unmet, the holding's group found by the same rule."""
     key_of = holding_keys(by, level, directory)
     found: dict[str, int] = {}
-    for h in facts.holdings:
-        case = facts.cases[h.complaint_id]
-        key = key_of(h, case)
-        if key is not None and h.is_open and _overdue_since(h, case, now) is not None:
-            found[key] = found.get(key, 0) + 1
+    for g in groups:
+        holding = HoldingFact(0, 0, g.officer_id, g.station_id, True, 0.0, None, None, None, None, None)
+        key = key_of(holding, CaseFact(0, "", None, "", g.is_misconduct, 0.0, None, False))
+        if key is not None:
+            found[key] = found.get(key, 0) + g.holdings
     return found
 
 

@@ -19,10 +19,10 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from sqlmodel import Session
 
-from dashboard.leaderboard import By, Directory, Level, Row, Rules, overdue_counts
+from dashboard.leaderboard import HOLDING_STATUSES, TO_ACKNOWLEDGE, By, Directory, Level, Row, Rules, overdue_counts
 from dashboard.leaderboard_sum import sum_rows
 from dashboard.leaderboard_tally import DayTally, Kind, contributions, empty_tally, station_assigned, unpack
-from models.leaderboard import load_facts, load_overdue
+from models.leaderboard import load_facts, overdue_groups
 from models.tally import holding_starts, read_days, read_meta, touches
 
 logger = logging.getLogger(__name__)
@@ -102,7 +102,8 @@ def fast_rows(
         ((d - first) // 7, computed[(d, kind)] if d in live else unpack(stored[d].keys, stored[d].data))
         for d in range(first, end)
     ]
-    overdue = overdue_counts(load_overdue(session, now=now), by=by, now=now.timestamp(), directory=directory, level=level)
+    late = overdue_groups(session, now=now, held=HOLDING_STATUSES, to_acknowledge=TO_ACKNOWLEDGE)
+    overdue = overdue_counts(late, by=by, directory=directory, level=level)
     weeks = len(range(0, end - first, 7))
     rows = sum_rows(days, weeks=weeks, overdue=overdue, now=now.timestamp(), by=by, level=level, rules=rules, directory=directory)
     logger.debug("leaderboard %s %s..%s: %d days tallied, %d computed", by, since, until - timedelta(days=1), end - first - len(live), len(live))

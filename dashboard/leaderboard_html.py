@@ -34,6 +34,7 @@ class Sparkline:
         self.head = f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="{_LABEL}">\n  '
 
     def __call__(self, weeks: Sequence[Week]) -> str:
+        weeks = tuple(weeks)
         n = min(len(weeks), len(self.bars))
         most = max((w.cases for w in weeks[:n]), default=0)
         parts, points, dots = [self.head], [], []

@@ -3,8 +3,10 @@
 
 The query string says what is shown: ``by=station|officer|area`` (``level=acp|dcp`` for areas),
 ``since=YYYY-MM-DD&until=YYYY-MM-DD`` (local dates of the deployment, ``until`` not included; by default the
-last 30 days up to today), ``sort=<measure>&order=asc|desc``. The same query string gives the same rows in
-the same order on the page, in the CSV and from ``run.py leaderboard``. A supervisor sees only the stations
+last 30 days up to today), ``sort=<measure>&order=asc|desc``, ``page=N|all`` (``PAGE_SIZE`` rows a page, the
+first by default: a year by officer is a thousand rows). The same query string gives the same rows in the
+same order on the page and in the CSV; ``run.py leaderboard`` prints every row (``page=all``). Ranks are over
+all the rows of the period, whichever page shows them. A supervisor sees only the stations
 under their unit (and the officers' work there); the commissioner and the desk see everything; nothing on
 these pages changes anything.
 """
@@ -38,7 +40,6 @@ from dashboard.leaderboard import (
     Measure,
     Row,
     Rules,
-    Week,
     cell,
     csv_cells,
     describe,
@@ -49,6 +50,7 @@ from dashboard.leaderboard import (
 )
 from dashboard.leaderboard_fast import fast_rows, local_midnight
 from dashboard.leaderboard_html import Sparkline, row_writer
+from dashboard.leaderboard_sum import total_weeks
 from dashboard.sessions import Viewer
 from dashboard.svg import MapLayer, legend, project_map, shade, trend
 from dashboard.web import Web
@@ -57,6 +59,7 @@ from models.leaderboard import load_facts
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 3 * 366
+PAGE_SIZE = 100
 
 
 class BadQuery(ValueError):
@@ -71,13 +74,16 @@ class Query:
     until: date = date(2026, 1, 31)  # not included
     sort: str = DEFAULT_SORT
     order: str = "desc"
+    page: int | None = 1  # None: every row
 
     def params(self, **changes: str) -> str:
-        """This query as a query string, with ``changes``: the links of the page."""
+        """This query as a query string, with ``changes``: the links of the page (the first page unsaid)."""
         values = {"by": self.by, "since": self.since.isoformat(), "until": self.until.isoformat()}
         if self.by == "area":
             values["level"] = self.level
-        values |= {"sort": self.sort, "order": self.order, **changes}
+        values |= {"sort": self.sort, "order": self.order, "page": "all" if self.page is None else str(self.page), **changes}
+        if values["page"] == "1":
+            del values["page"]
         return "&".join(f"{_quoted(k)}={_quoted(v)}" for k, v in values.items())  # urlencode's, but memoised
 
     @property
@@ -110,7 +116,10 @@ def parse_query(params: Mapping[str, str], *, today: date) -> Query:
     order = params.get("order") or natural_order(sort)
     if order not in ("asc", "desc"):
         raise BadQuery(f"order must be asc or desc, not {order!r}")
-    return Query(by, level, since, until, sort, order)
+    page = params.get("page") or "1"
+    if page != "all" and not (page.isdigit() and 0 < int(page) < 100_000):
+        raise BadQuery(f"page must be a page number or all, not {page[:20]!r}")
+    return Query(by, level, since, until, sort, order, None if page == "all" else int(page))
 
 
 def _date(text: str | None, name: str) -> date | None:
@@ -194,24 +203,45 @@ def build_board(
     return Board(query, tuple(ranked), week_days, counts)
 
 
-def board_csv(board: Board) -> str:
+def shown_rows(board: Board) -> tuple[Row, ...]:
+    """The rows of the query's page (all of them for ``page=all``): the page's table and its CSV."""
+    page = board.query.page
+    if page is None:
+        return board.rows
+    return board.rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+
+
+def board_csv(board: Board, rows: Collection[Row] | None = None) -> str:
+    """The CSV of ``rows`` (every row of the board by default)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
-    for row in board.rows:
+    for row in board.rows if rows is None else rows:
         writer.writerow(csv_cells(row))
     return out.getvalue()
 
 
-def total_weeks(rows: Collection[Row], count: int) -> tuple[Week, ...]:
-    """The rows' weeks added up: the chart above the table."""
-    sums = [[0, 0, 0] for _ in range(count)]
-    for row in rows:
-        for i, week in enumerate(row.weeks[:count]):
-            sums[i][0] += week.cases
-            sums[i][1] += week.ack_met
-            sums[i][2] += week.ack_due
-    return tuple(Week(*s) for s in sums)
+@dataclass(frozen=True)
+class Pages:
+    """Which rows of how many the page shows, and the links to the others."""
+
+    first: int  # 1-based; 0 when none
+    last: int
+    total: int
+    previous: str | None  # query strings
+    next: str | None
+    all: str | None
+
+
+def pages_of(board: Board, shown: Collection[Row]) -> Pages:
+    q, total = board.query, len(board.rows)
+    if q.page is None or total <= PAGE_SIZE:
+        first = 1 if shown else 0
+        return Pages(first, len(shown), total, None, None, None if q.page is None or total <= PAGE_SIZE else q.params(page="all"))
+    first = (q.page - 1) * PAGE_SIZE + 1
+    previous = q.params(page=str(q.page - 1)) if q.page > 1 else None
+    following = q.params(page=str(q.page + 1)) if q.page * PAGE_SIZE < total else None
+    return Pages(first if shown else 0, first + len(shown) - 1 if shown else 0, total, previous, following, q.params(page="all"))
 
 
 def leaderboard_routes(web: Web, directory: Directory, rules: Rules, tz: tzinfo | None = None) -> APIRouter:
@@ -242,10 +272,12 @@ def leaderboard_routes(web: Web, directory: Directory, rules: Rules, tz: tzinfo 
         }
         visible = None if scope.stations is None else set(scope.stations)
         weeks = board.week_starts
-
+        shown = shown_rows(board)
         overall = total_weeks(board.rows, len(weeks))
         context = {
             "board": board,
+            "shown": shown,
+            "pages": pages_of(board, shown),
             "q": board.query,
             "measures": MEASURES,
             "specs": SPECS,
@@ -261,6 +293,7 @@ def leaderboard_routes(web: Web, directory: Directory, rules: Rules, tz: tzinfo 
             "counts": board.station_counts,
             "rules": rules,
             "by_labels": {"station": "Stations", "officer": "Officers", "area": "ACP/DCP areas"},
+            "page_size": PAGE_SIZE,
         }
         return web.render(request, "leaderboard.html", context)
 
@@ -271,7 +304,7 @@ def leaderboard_routes(web: Web, directory: Directory, rules: Rules, tz: tzinfo 
         q = board.query
         name = f"leaderboard-{q.by}{'-' + q.level if q.by == 'area' else ''}-{q.since}-{q.last_day}.csv"
         headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-        return Response(board_csv(board), media_type="text/csv; charset=utf-8", headers=headers)
+        return Response(board_csv(board, shown_rows(board)), media_type="text/csv; charset=utf-8", headers=headers)
 
     @router.get("/leaderboard/cases")
     def drill_down(request: Request) -> Response:

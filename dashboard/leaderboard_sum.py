@@ -10,10 +10,12 @@ number: the drill-down computes those.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from itertools import chain
+from typing import overload
 
 import numpy as np
+import numpy.typing as npt
 
 from dashboard.leaderboard import MEASURES, By, Directory, Level, Measure, Row, Rules, Week, describe
 from dashboard.leaderboard_tally import ARRAYS, COUNTS, DayTally
@@ -64,7 +66,7 @@ def sum_rows(
                 owners.append(at[day.owners[a]])
     ranks = [_nearest_ranks(values, owners, n) for values, owners in times]
     rows = []
-    trend_of = trend[:, :weeks].tolist()
+    trend_of = trend[:, :weeks]
     counts_of, resolved_of = counts.tolist(), resolved.tolist()
     for key, i in index.items():
         c = counts_of[i]
@@ -84,9 +86,55 @@ def sum_rows(
         unranked = None
         if cases < rules.min_cases:
             unranked = f"not ranked: {cases} case{'s' if cases != 1 else ''}, fewer than {rules.min_cases}"
-        week_rows = tuple(Week(*w) for w in trend_of[i])
-        rows.append(Row(key, label, detail, {m.name: measures[m.name] for m in MEASURES}, week_rows, None, unranked))
+        rows.append(Row(key, label, detail, {m.name: measures[m.name] for m in MEASURES}, TrendWeeks(trend_of[i]), None, unranked))
     return rows
+
+
+class TrendWeeks(Sequence[Week]):
+    """A row's weeks kept as the summed array and made into :class:`Week` tuples only when read: a year by
+    officer is fifty thousand weeks, and only the rows on the page are drawn."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array: npt.NDArray[np.int64]) -> None:
+        self.array = array  # shape (weeks, 3): cases, acknowledgements met, due
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    @overload
+    def __getitem__(self, index: int) -> Week: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Week]: ...
+    def __getitem__(self, index: int | slice) -> Week | Sequence[Week]:
+        if isinstance(index, slice):
+            return tuple(map(Week._make, self.array[index].tolist()))
+        return Week._make(self.array[index].tolist())
+
+    def __iter__(self) -> Iterator[Week]:
+        return map(Week._make, self.array.tolist())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and tuple(self) == tuple(other)
+
+    __hash__ = None  # type: ignore[assignment]  # equal to a tuple of the same weeks, so not hashable
+
+    def __repr__(self) -> str:
+        return repr(tuple(self))
+
+
+def total_weeks(rows: Collection[Row], count: int) -> tuple[Week, ...]:
+    """The rows' weeks added up (the chart above the table): summed arrays where the rows have them."""
+    sums = np.zeros((count, 3), np.int64)
+    for row in rows:
+        weeks = row.weeks
+        if isinstance(weeks, TrendWeeks):
+            part = weeks.array[:count]
+            sums[: len(part)] += part
+        else:
+            for i, week in enumerate(weeks[:count]):
+                sums[i] += week
+    return tuple(map(Week._make, sums.tolist()))
 
 
 def _nearest_ranks(values: list[np.ndarray], owners: list[np.ndarray], n: int) -> tuple[list[float | None], list[float | None]]:

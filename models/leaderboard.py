@@ -215,37 +215,39 @@ def _reopens(session: Session, since: datetime, cases: Mapping[int, CaseFact]) -
     return tuple(found)
 
 
-def load_overdue(session: Session, *, now: datetime) -> Facts:
-    """Only the holdings open now with a deadline passed and not met, with what their cases need to say
-    whose they are: overdue now, without loading the rest of those cases (the tallies have it). Two
-    lookups, each on an index of migration 0011: the open holdings not acknowledged with the deadline
-    passed, and those not acted on."""
+class OverdueGroup(NamedTuple):
+    officer_id: str
+    station_id: str | None  # the holding's responsible station (else the case's)
+    is_misconduct: bool
+    holdings: int
+
+
+def overdue_groups(session: Session, *, now: datetime, held: Collection[str], to_acknowledge: Collection[str]) -> list[OverdueGroup]:
+    """The holdings open now with a deadline passed and not met, counted per officer, station and misconduct
+    flag (all that says whose they are): overdue now in one grouped query, not a row per holding. A holding
+    counts while its case's status is one of ``held``; a missed acknowledgement only while it is one of
+    ``to_acknowledge``. The deadlines are compared as POSIX seconds, as the measures compare them, after the
+    indexes of migration 0011 (the open holdings not acknowledged, or not acted on, by a time) chose them."""
     a, c = Assignment.__table__, Complaint.__table__  # type: ignore[attr-defined]
     is_open = a.c.status == "open"
     late_ack = sa.select(a.c.id).where(is_open, a.c.acknowledged_at.is_(None), a.c.acknowledge_by <= now)
     late_act = sa.select(a.c.id).where(is_open, a.c.acted_at.is_(None), a.c.act_by <= now)
+    at = now.timestamp()
+    missed = sa.or_(
+        sa.and_(a.c.acknowledged_at.is_(None), epoch(a.c.acknowledge_by) <= at, c.c.status.in_(sorted(map(str, to_acknowledge)))),
+        sa.and_(a.c.acted_at.is_(None), epoch(a.c.act_by) <= at),
+    )
+    station = sa.func.coalesce(a.c.station_id, c.c.station_id)
     rows = session.execute(
-        sa.select(
-            a.c.id,
-            a.c.complaint_id,
-            a.c.officer_id,
-            sa.func.coalesce(a.c.station_id, c.c.station_id),
-            epoch(a.c.assigned_at),
-            epoch(a.c.acknowledge_by),
-            epoch(a.c.act_by),
-            epoch(a.c.acknowledged_at),
-            epoch(a.c.acted_at),
-            c.c.docket,
-            c.c.station_id,
-            c.c.status,
-            c.c.is_misconduct,
-        )
+        sa.select(a.c.officer_id, station, c.c.is_misconduct, sa.func.count())
         .join(c, c.c.id == a.c.complaint_id)
-        .where(a.c.id.in_(sa.union(late_ack, late_act)), a.c.role == "assignee", a.c.officer_id.is_not(None))
+        .where(
+            a.c.id.in_(sa.union(late_ack, late_act)),
+            a.c.role == "assignee",
+            a.c.officer_id.is_not(None),
+            c.c.status.in_(sorted(map(str, held))),
+            missed,
+        )
+        .group_by(a.c.officer_id, station, c.c.is_misconduct)
     ).all()
-    cases: dict[int, CaseFact] = {}
-    holdings = []
-    for r in rows:
-        holdings.append(HoldingFact(r[0], r[1], r[2], r[3], True, r[4], None, r[5], r[6], r[7], r[8]))
-        cases.setdefault(r[1], CaseFact(r[1], r[9] or f"#{r[1]}", r[10], r[11], bool(r[12]), 0.0, None, False))
-    return Facts(cases, tuple(holdings))
+    return [OverdueGroup(r[0], r[1], bool(r[2]), int(r[3])) for r in rows]

@@ -13,6 +13,7 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy.engine import Engine
 
+import dashboard.leaderboard_pages as pages
 from dashboard.leaderboard import CSV_HEADER, Directory, Person, Rules, StationArea, Unit
 from dashboard.svg import StationShape
 from models.db import session_scope
@@ -261,3 +262,23 @@ def test_sorting_follows_the_query_and_a_header_link_turns_the_order_round(engin
     page = client.get("/leaderboard?sort=assigned&order=asc").text
     assert "sort=assigned&amp;order=desc" in page  # the current column's link turns it round
     assert "<form" in page and 'method="post"' not in page.split("<main", 1)[1].split("</main>", 1)[0]
+
+
+def test_a_long_board_is_shown_a_page_at_a_time_and_the_csv_is_the_page_s_rows(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    seed(engine)
+    client = signed_in(make_app(engine, directory=DIRECTORY, leaderboard_rules=Rules(min_cases=1)), "commissioner")
+    query = "by=officer&sort=assigned&order=desc"
+    every = page_rows(client.get(f"/leaderboard?{query}").text)
+    assert len(every) >= 3
+    monkeypatch.setattr(pages, "PAGE_SIZE", 2)
+    first, second = client.get(f"/leaderboard?{query}"), client.get(f"/leaderboard?{query}&page=2")
+    assert [r["key"] for r in page_rows(first.text)] == [r["key"] for r in every[:2]]
+    assert page_rows(second.text) == every[2:4]  # the ranks go on: they are over every row of the period
+    same_rows(page_rows(first.text), csv_rows(client.get(f"/leaderboard.csv?{query}").text))
+    same_rows(page_rows(second.text), csv_rows(client.get(f"/leaderboard.csv?{query}&page=2").text))
+    assert "order=desc&amp;page=2" in first.text and "order=desc&amp;page=all" in first.text and 'rel="prev"' in second.text
+    assert re.search(r'href="/leaderboard\.csv\?by=officer[^"]*&amp;page=2"', second.text)  # the page's CSV link carries its page
+    shown_all = client.get(f"/leaderboard?{query}&page=all").text
+    assert page_rows(shown_all) == every
+    same_rows(every, csv_rows(client.get(f"/leaderboard.csv?{query}&page=all").text))
+    assert client.get(f"/leaderboard?{query}&page=0").status_code == 400
