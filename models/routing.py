@@ -7,6 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from models.tables import utcnow
@@ -101,6 +102,18 @@ def next_dockets(session: Session, *, prefix: str, year: int, count: int) -> lis
     )
     last = int(session.execute(statement).scalar_one())
     return [f"{scope}-{value:06d}" for value in range(last - count + 1, last + 1)]
+
+
+def allocate_dockets(engine: Engine, *, prefix: str, year: int, count: int) -> list[str]:
+    """``count`` consecutive docket numbers taken in a transaction of their own, committed at once, so the
+    counter row is locked only for that moment (several routing processes share it). A batch that fails or
+    a process that dies afterwards leaves the numbers unused: dockets are unique and increasing, with gaps."""
+    if count <= 0:
+        return []
+    with Session(engine) as session:
+        dockets = next_dockets(session, prefix=prefix, year=year, count=count)
+        session.commit()
+    return dockets
 
 
 def open_load(session: Session, officer_ids: Iterable[str] | None = None) -> dict[str, int]:

@@ -2,7 +2,9 @@
 
 Complaints with status ``new`` are claimed with ``FOR UPDATE SKIP LOCKED`` (emergencies first), decided
 by :func:`routing.rules.decide`, and written in one transaction per batch: the docket, the assignment
-rows, the outbox messages (one per recipient and channel) and an audit event naming the rule. Open
+rows, the outbox messages (one per recipient and channel) and an audit event naming the rule. The batch's
+docket numbers are taken first in a transaction of their own (:func:`models.routing.allocate_dockets`), so
+processes routing side by side never wait for each other's counter; a batch that fails leaves a gap. Open
 cases of officers no longer active move to whoever the rules pick now. The desk's queue is read on the
 dashboard: sending a case to the desk notifies nobody, except an emergency, whose messages go at once to
 every officer of the desk (and its supervisor's copy) as they would to an assignee.
@@ -23,7 +25,7 @@ from sqlmodel import Session, col, select
 from models.db import session_scope
 from models.mentions import audit
 from models.outbox import EMERGENCY_PRIORITY, Intent, enqueue, is_digestible, window_end
-from models.routing import Assignment, next_dockets, open_assignments_of, open_load
+from models.routing import Assignment, allocate_dockets, open_assignments_of, open_load
 from models.tables import Complaint, Mention
 from models.taxonomy import Category, layer_for
 from routing.cameras import Camera, cameras_near
@@ -78,20 +80,21 @@ class RouteStage:
                 batch = _claim_new(session, self._ctx.batch_size)
                 if not batch:
                     return counts
-                posts = _first_posts(session, [c.id for c in batch if c.id is not None])
-                load = open_load(session)
                 year = now.astimezone(self._ctx.org.tz).year
+                # in a transaction of its own: the counter row is not held while the batch is written
                 fresh = iter(
-                    next_dockets(
-                        session, prefix=self._ctx.docket_prefix, year=year, count=sum(1 for c in batch if not c.docket)
+                    allocate_dockets(
+                        engine, prefix=self._ctx.docket_prefix, year=year, count=sum(1 for c in batch if not c.docket)
                     )
                 )
+                posts, reporters = _first_posts(session, [c.id for c in batch if c.id is not None])
+                load = open_load(session)
                 intents: list[Intent] = []
                 for complaint in batch:
                     facts = _facts(complaint, posts, self._ctx.place_station)
                     decision = decide(facts, self._ctx.org, now, load, self._ctx.policy)
                     docket = complaint.docket or next(fresh)
-                    intents += self._apply(session, complaint, docket, decision, posts, now)
+                    intents += self._apply(session, complaint, docket, decision, posts, reporters, now)
                     if decision.assignee is not None:
                         load[decision.assignee.officer_id] = load.get(decision.assignee.officer_id, 0) + 1
                     counts[COUNT_FOR[decision.outcome]] += 1
@@ -104,6 +107,7 @@ class RouteStage:
         docket: str,
         decision: Decision,
         posts: Mapping[int, Mention],
+        reporters: Mapping[int, int],
         now: datetime,
     ) -> list[Intent]:
         """Write the decision's rows; return the messages to enqueue."""
@@ -141,8 +145,7 @@ class RouteStage:
             rank = self._ctx.org.officers[r.officer_id].rank
             session.add(row(officer_id=r.officer_id, rank=rank, unit_id=r.unit_id, role=r.role))
         if decision.recipients:
-            reporters = _reporters(session, complaint_id)
-            summary = self._summary(complaint, docket, decision, posts.get(complaint_id), reporters)
+            summary = self._summary(complaint, docket, decision, posts.get(complaint_id), reporters.get(complaint_id, 1))
             intents = [i for r in decision.recipients for i in self._intents(complaint, summary, r, "assign", now)]
         audit(
             session,
@@ -231,7 +234,7 @@ class RouteStage:
             held = open_assignments_of(session, departed, limit=self._ctx.batch_size * 5)
             if not held:
                 return 0
-            posts = _first_posts(session, sorted({a.complaint_id for a in held}))
+            posts, _ = _first_posts(session, sorted({a.complaint_id for a in held}))
             load = open_load(session)
             for old in held:
                 old.status, old.ended_at = "moved", now
@@ -296,20 +299,11 @@ def _claim_new(session: Session, limit: int) -> list[Complaint]:
     return list(session.exec(statement).all())
 
 
-def _reporters(session: Session, complaint_id: int) -> int:
-    """How many people reported the case: the authors of its posts other than their follow-ups."""
-    authors = session.exec(
-        select(Mention.platform, Mention.author_id).where(
-            Mention.complaint_id == complaint_id,
-            sa.or_(col(Mention.joined_as).is_(None), col(Mention.joined_as) != "followup"),
-        )
-    ).all()
-    return max(1, len(set(authors)))
-
-
-def _first_posts(session: Session, complaint_ids: Sequence[int]) -> dict[int, Mention]:
-    """The first post of each complaint (its text and link go into the messages)."""
+def _first_posts(session: Session, complaint_ids: Sequence[int]) -> tuple[dict[int, Mention], dict[int, int]]:
+    """The first post of each complaint (its text and link go into the messages), and how many people
+    reported it: the authors of its posts other than their follow-ups (at least one). One query."""
     posts: dict[int, Mention] = {}
+    authors: dict[int, set[tuple[str, str | None]]] = {}
     if complaint_ids:
         rows = session.exec(
             select(Mention)
@@ -319,7 +313,9 @@ def _first_posts(session: Session, complaint_ids: Sequence[int]) -> dict[int, Me
         for mention in rows:  # newest first: the oldest one wins
             assert mention.complaint_id is not None
             posts[mention.complaint_id] = mention
-    return posts
+            if mention.joined_as != "followup":
+                authors.setdefault(mention.complaint_id, set()).add((mention.platform, mention.author_id))
+    return posts, {case_id: max(1, len(found)) for case_id, found in authors.items()}
 
 
 def _facts(complaint: Complaint, posts: Mapping[int, Mention], place_station: PlaceStation | None) -> CaseFacts:

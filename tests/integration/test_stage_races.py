@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,15 +24,18 @@ from models.db import session_scope
 from models.followup import Reply
 from models.mentions import ensure_account
 from models.routing import OutboxMessage
-from models.tables import Account, AuditEvent
+from models.tables import Account, AuditEvent, Complaint
 from monitor.loop import make_platform, register_accounts
 from monitor.watch import WatchSettings, WatchStage
+from routing.stage import RouteStage, RoutingContext
 from tests.builders import make_org, make_polling, make_x_account
 from tests.integration.test_followup_filing import NOW as INCIDENT_NOW
 from tests.integration.test_followup_filing import POTHOLE, ROBBERY, STILL, comment, filed, store
 from tests.integration.test_followup_filing import SCRIPT as THREAD_SCRIPT
 from tests.integration.test_followup_filing import stage as classify_stage
 from tests.integration.test_incidents import POLICY, POTHOLE_FB, SCRIPT, first_reporter
+from tests.integration.test_notify_delivery import add_complaint
+from tests.integration.test_notify_delivery import context as routing_context
 from tests.integration.test_reply_stage import (  # noqa: F401  (fixtures: make_world, world, clock)
     CITIZEN_POSTS,
     World,
@@ -180,6 +184,29 @@ def test_two_classify_stages_file_unrelated_posts_side_by_side(engine: Engine) -
     assert done_while_paused == [True]
     assert posts[robbery].joined_as == "first" and posts[pothole].joined_as == "first"
     assert posts[robbery].complaint_id != posts[pothole].complaint_id
+
+
+@ON_POSTGRES
+def test_two_route_stages_route_side_by_side_and_never_share_a_docket(engine: Engine) -> None:
+    """The first process stops writing its batch; the second routes its own meanwhile: the docket counter is
+    not held by a batch until it commits (it was: a second router waited for the first's whole batch)."""
+    cases = [add_complaint(engine, category="theft") for _ in range(4)]
+    ctx: RoutingContext = replace(routing_context(make_org()), batch_size=2)
+    done_while_paused: list[bool] = []
+
+    with paused_after(engine, "INSERT INTO assignment") as (reached, go):
+        one = threading.Thread(target=lambda: RouteStage(ctx).run(engine, NOW))
+        one.start()
+        assert reached.wait(20)
+        RouteStage(replace(ctx, batch_size=2)).run(engine, NOW)  # here, not in a thread: it must not wait
+        done_while_paused.append(not go.is_set() and one.is_alive())
+        go.set()
+        one.join(30)
+
+    with session_scope(engine) as session:
+        dockets = [session.get(Complaint, c).docket for c in cases]  # type: ignore[union-attr]
+    assert done_while_paused == [True]
+    assert None not in dockets and len(set(dockets)) == 4, dockets
 
 
 @ON_POSTGRES
