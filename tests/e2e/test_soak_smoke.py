@@ -56,3 +56,9 @@ def test_a_small_soak_holds_every_invariant() -> None:
     assert "posts stored / released" in done.stdout and "120 / 120" in done.stdout
     for check in ("stored_once", "routed_once", "notified_once", "replied_once"):
         assert f"{check}: holds" in done.stdout, done.stdout[-3000:]
+
+
+def test_the_x_reply_budget_reaches_the_soaks_sandbox() -> None:
+    args = soak.parse_args(["--x-replies-per-15-min", "100"])
+    assert soak.options_for(args, 3).x_replies_per_15_min == 100
+    assert soak.options_for(soak.parse_args([]), 3).x_replies_per_15_min is None  # the soak's default: no limit
