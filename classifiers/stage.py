@@ -49,9 +49,8 @@ from models.claims import (
 from models.db import session_scope
 from models.followup import Reply
 from models.lifecycle import OPEN, Status
-from models.mentions import audit
 from models.routing import Assignment
-from models.tables import Complaint, Mention
+from models.tables import AuditEvent, Complaint, Mention
 from models.taxonomy import Category
 
 logger = logging.getLogger(__name__)
@@ -196,10 +195,13 @@ class ClassifyStage(Generic[PostT]):
             hold_keys(session, keys)
             mentions = still_claimed(session, [m.id for m in block if m.id is not None], holder=holder)
             replies = _bot_replies(session, mentions)
+            threads = _filed_threads(session, mentions)
+            trail: list[AuditEvent] = []  # written once at the end, in one statement: nothing here reads it
             for mention in mentions:
-                filing = self._file(session, mention, results.get(str(mention.id)), replies, now)
+                filing = self._file(session, mention, results.get(str(mention.id)), replies, now, trail, threads)
                 counts["classified"] += 1
                 counts[_COUNT_FOR[filing.joined_as]] += 1
+            session.add_all(trail)
         if len(mentions) < len(block):
             logger.info("classify: %d of %d claimed posts were taken over by another process", len(block) - len(mentions), len(block))
         return counts
@@ -236,10 +238,16 @@ class ClassifyStage(Generic[PostT]):
         result: ClassificationLike | None,
         replies: Mapping[tuple[str, str], int],
         now: datetime,
+        trail: list[AuditEvent],
+        threads: set[tuple[str, str]],
     ) -> Filing:
-        """File the mention into its case (continued, an incident's, or a new one)."""
+        """File the mention into its case (continued, an incident's, or a new one). ``threads``: (platform,
+        id) of the filed posts and conversations this post's thread may meet (:func:`_filed_threads`)."""
         post = _new_post(mention, result)
-        thread = _thread_cases(session, mention, replies)
+        keys = {(mention.platform, k) for k in (mention.in_reply_to_id, mention.conversation_id) if k}
+        may_continue = bool(keys & threads) or (mention.platform, mention.in_reply_to_id or "") in replies
+        thread = _thread_cases(session, mention, replies) if may_continue else []
+        threads.update((mention.platform, k) for k in (mention.external_id, mention.conversation_id) if k)
         policy = self._incidents
         nearby = _incident_candidates(session, post, policy) if policy is not None else []
         filing = file_post(
@@ -252,10 +260,10 @@ class ClassifyStage(Generic[PostT]):
         )
         complaint = session.get(Complaint, filing.case_id) if filing.case_id is not None else None
         if complaint is None:
-            _open_case(session, mention, result, filing, now)  # the mention's row written once, with its case
+            _open_case(session, mention, result, filing, now, trail)  # the mention's row written once, with its case
             return filing if filing.joined_as is JoinedAs.FIRST else Filing(JoinedAs.FIRST)
         mention.post_category, mention.joined_as = post.category.value, filing.joined_as.value
-        _join(session, mention, complaint, result, filing, now)
+        _join(session, mention, complaint, result, filing, now, trail)
         return filing
 
 
@@ -306,6 +314,25 @@ def _bot_replies(session: Session, batch: Sequence[Mention]) -> dict[tuple[str, 
         select(Reply.platform, Reply.external_id, Reply.complaint_id).where(col(Reply.external_id).in_(answered))
     ).all()
     return {(platform, external_id): case_id for platform, external_id, case_id in rows if external_id}
+
+
+def _note(trail: list[AuditEvent], kind: str, case_id: object, *, at: datetime, **detail: object) -> None:
+    trail.append(AuditEvent(kind=kind, entity="complaint", entity_id=str(case_id), at=at, detail=detail))
+
+
+def _filed_threads(session: Session, batch: Sequence[Mention]) -> set[tuple[str, str]]:
+    """(platform, id) of the filed posts, and of their conversations, that posts of the batch answer or
+    write in: one query, so a post that meets none of them skips looking for the cases of its thread."""
+    keys = {k for m in batch for k in (m.in_reply_to_id, m.conversation_id) if k}
+    if not keys:
+        return set()
+    rows = session.exec(
+        select(Mention.platform, Mention.external_id, Mention.conversation_id).where(
+            col(Mention.complaint_id).is_not(None),
+            sa.or_(col(Mention.external_id).in_(keys), col(Mention.conversation_id).in_(keys)),
+        )
+    ).all()
+    return {(platform, k) for platform, external_id, conversation in rows for k in (external_id, conversation) if k}
 
 
 def _thread_cases(session: Session, mention: Mention, replies: Mapping[tuple[str, str], int]) -> list[Case]:
@@ -419,6 +446,7 @@ def _join(
     result: ClassificationLike | None,
     filing: Filing,
     now: datetime,
+    trail: list[AuditEvent],
 ) -> None:
     """Add the post to its case; it may raise the case's priority (and, before routing, the accusation)."""
     case_id = complaint.id
@@ -428,10 +456,10 @@ def _join(
     complaint.updated_at = now
     if result is not None and result.emergency and not complaint.is_emergency:
         complaint.is_emergency = True
-        audit(session, "complaint.escalated_emergency", "complaint", case_id, at=now, mention_id=mention.id)
+        _note(trail, "complaint.escalated_emergency", case_id, at=now, mention_id=mention.id)
     if result is not None and result.vip and not complaint.is_vip:
         complaint.is_vip = True
-        audit(session, "complaint.escalated_vip", "complaint", case_id, at=now, mention_id=mention.id)
+        _note(trail, "complaint.escalated_vip", case_id, at=now, mention_id=mention.id)
     if (
         filing.joined_as is JoinedAs.FOLLOWUP
         and result is not None
@@ -441,16 +469,15 @@ def _join(
     ):
         # only before routing: a case already with a station is not moved by a follow-up (yet)
         complaint.is_misconduct = True
-        audit(session, "complaint.misconduct_alleged", "complaint", case_id, at=now, mention_id=mention.id)
+        _note(trail, "complaint.misconduct_alleged", case_id, at=now, mention_id=mention.id)
     if filing.joined_as is JoinedAs.FOLLOWUP:
-        _place_from_followup(session, mention, complaint, result, now)
+        _place_from_followup(session, mention, complaint, result, now, trail)
     session.add(complaint)
     detail: dict[str, object] = {"mention_id": mention.id, "post_category": mention.post_category}
     if filing.joined_as is JoinedAs.INCIDENT:
-        audit(
-            session,
+        _note(
+            trail,
             "complaint.incident_report",
-            "complaint",
             case_id,
             at=now,
             **detail,
@@ -458,11 +485,16 @@ def _join(
             reporters=filing.reporters,
         )
     else:
-        audit(session, "complaint.followup", "complaint", case_id, at=now, **detail, match=filing.reason)
+        _note(trail, "complaint.followup", case_id, at=now, **detail, match=filing.reason)
 
 
 def _place_from_followup(
-    session: Session, mention: Mention, complaint: Complaint, result: ClassificationLike | None, now: datetime
+    session: Session,
+    mention: Mention,
+    complaint: Complaint,
+    result: ClassificationLike | None,
+    now: datetime,
+    trail: list[AuditEvent],
 ) -> None:
     """The citizen's next post names the place their case lacked: the case takes it and, if it waits at the
     desk for want of a station, goes back to routing, which moves it to that station."""
@@ -481,14 +513,19 @@ def _place_from_followup(
             .values(status="moved", ended_at=now)
         )
         complaint.status = Status.NEW.value
-    audit(
-        session, "complaint.placed_by_followup", "complaint", complaint.id, at=now,
+    _note(
+        trail, "complaint.placed_by_followup", complaint.id, at=now,
         mention_id=mention.id, place=result.place, station=result.station,
     )
 
 
 def _open_case(
-    session: Session, mention: Mention, result: ClassificationLike | None, filing: Filing, now: datetime
+    session: Session,
+    mention: Mention,
+    result: ClassificationLike | None,
+    filing: Filing,
+    now: datetime,
+    trail: list[AuditEvent],
 ) -> None:
     if result is None:
         complaint = Complaint(category=Category.OTHER.value, confidence=0.0, created_at=now, updated_at=now)
@@ -512,10 +549,9 @@ def _open_case(
     mention.joined_as = JoinedAs.FIRST.value
     mention.complaint_id = complaint.id
     session.add(mention)
-    audit(
-        session,
+    _note(
+        trail,
         "complaint.classified",
-        "complaint",
         complaint.id,
         at=now,
         mention_id=mention.id,
