@@ -17,6 +17,7 @@ from sqlmodel import Session, SQLModel
 
 from models.leaderboard import among, epoch
 from models.routing import Assignment
+from models.tables import Complaint
 from models.types import UTCDateTime
 
 _meta = SQLModel.metadata  # beside the other tables: the migrations' drift check sees these too
@@ -29,6 +30,7 @@ TALLY_DAY = sa.Table(
     sa.Column("assigned", sa.Text, nullable=False),
     sa.Column("data", sa.LargeBinary, nullable=False),
     sa.Column("tallied_at", UTCDateTime(timezone=True), nullable=False),
+    sa.Column("version", sa.BigInteger),  # random, new with each write (migration 0014): what a reader may keep
 )
 TALLY_TOUCH = sa.Table(
     "tally_touch",
@@ -45,6 +47,19 @@ TALLY_META = sa.Table(
     sa.Column("areas", sa.String(64), nullable=False),
     sa.Column("updated_at", UTCDateTime(timezone=True), nullable=False),
 )
+
+
+# overdue now from small covering indexes (migration 0014): the open holdings not yet acknowledged, not yet
+# acted on, and the cases an officer holds
+_HOLDING = "status = 'open' AND role = 'assignee' AND officer_id IS NOT NULL"
+_HELD = "status IN ('assigned', 'acknowledged', 'reopen_requested')"
+_a, _c = Assignment.__table__, Complaint.__table__  # type: ignore[attr-defined]
+for _name, _due, _where in (
+    ("ix_assignment_late_ack", _a.c.acknowledge_by, f"{_HOLDING} AND acknowledged_at IS NULL"),
+    ("ix_assignment_late_act", _a.c.act_by, f"{_HOLDING} AND acted_at IS NULL"),
+):
+    sa.Index(_name, _due, _a.c.complaint_id, _a.c.officer_id, _a.c.station_id, postgresql_where=sa.text(_where), sqlite_where=sa.text(_where))
+sa.Index("ix_complaint_held", _c.c.id, _c.c.status, _c.c.station_id, _c.c.is_misconduct, postgresql_where=sa.text(_HELD), sqlite_where=sa.text(_HELD))
 
 
 @dataclass(frozen=True)
