@@ -9,6 +9,7 @@ Every job goes through :func:`guarded`: the one place in the bot that catches br
 
 from __future__ import annotations
 
+import enum
 import logging
 import threading
 import time
@@ -31,7 +32,9 @@ from monitor.twitter import TwitterPlatform
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-PACED_STAGES = frozenset({"tally"})  # recounts the touched days: on its interval, never back to back
+# periodic jobs, not a queue: each run goes through all it has (the held cases, the alerts, the touched days),
+# so they run on their interval only, never again at once nor woken by another lane's work
+PACED_STAGES = frozenset({"tally", "escalate", "watch"})
 WAITING_COUNTS = frozenset({"replies_waiting", "days_left"})  # work found but not due yet: not busy
 HEARTBEAT_FORGET_S = 86_400.0  # a heartbeat this old is a process long gone: its row is deleted
 
@@ -181,20 +184,33 @@ class Bot:
         """Poll every account on its interval and run the stages, until ``stop`` is set. Each account's poll
         and each stage runs in a lane of its own (one worker thread), so a hung X request never delays
         Facebook, the notifications or the replies. A stage whose run did work runs again at once (a backlog
-        is worked through batch after batch, not one batch per interval); an idle one waits
-        ``stage_interval_s`` (default: the polling settings'). ``stop`` is checked between runs, so a stop
-        waits only for the batch in progress."""
+        is worked through batch after batch, not one batch per interval), and wakes the other queue stages of
+        this process, as a poll that stored posts does (a post goes down the pipeline without waiting out each
+        stage's interval); an idle one waits ``stage_interval_s`` (default: the polling settings'), or until
+        woken: work another process stored is found within that interval. ``stop`` is checked between
+        runs, so a stop waits only for the batch in progress."""
         interval_s = self.polling.stage_interval_s if stage_interval_s is None else stage_interval_s
         lanes: list[Lane] = []
+        woken: list[Lane] = []  # the queue stages: told at once when a poll stored posts or a stage did work
+
+        def wake_stages() -> None:
+            for lane in woken:
+                lane.wake()
+
         if self.accounts:
             guarded("heartbeat", self.beat)()  # counted among the live processes before its first poll
             lanes.append(Lane("heartbeat", guarded("heartbeat", self.beat), interval_s=self.polling.interval_s, stop=stop))
         for account in self.accounts:
-            job = guarded(f"poll {account.platform.label}", partial(self.poll, account))
-            lanes.append(Lane(f"poll {account.platform.label}", job, interval_s=self.polling.interval_s, stop=stop))
+            job = partial(_stored, guarded(f"poll {account.platform.label}", partial(self.poll, account)))
+            lanes.append(Lane(f"poll {account.platform.label}", job, interval_s=self.polling.interval_s, stop=stop,
+                              on_news=wake_stages))
         for stage in self.stages:  # each stage its own lane: one that raises does not hold up the others
             stage_job = guarded(stage.name, partial(self.run_stage, stage), partial(self.stage_failed, stage.name))
-            lanes.append(Lane(stage.name, partial(_is_busy, stage, stage_job), interval_s=interval_s, stop=stop))
+            lane = Lane(stage.name, partial(_is_busy, stage, stage_job), interval_s=interval_s, stop=stop,
+                        on_news=wake_stages)
+            lanes.append(lane)
+            if stage.name not in PACED_STAGES:
+                woken.append(lane)
         for lane in lanes:
             lane.start()
         logger.info("bot running: %d account(s), %d stage(s)", len(self.accounts), len(self.stages))
@@ -202,6 +218,8 @@ class Bot:
             stop.wait()
         finally:
             stop.set()  # also when the wait was interrupted: every lane ends after its run in progress
+            for lane in lanes:
+                lane.wake()
             for lane in lanes:
                 lane.join()
             if self.accounts:
@@ -222,36 +240,69 @@ class Bot:
             logger.info("released %d account lease(s)", released)
 
 
-def _is_busy(stage: Stage, job: Callable[[], dict[str, int] | None]) -> bool:
-    """Run the stage's job; True when it did work, so its lane runs it again at once. A failed run, a run
-    that only found work waiting (a rate limit, days left for later) and a paced stage are not busy."""
+def _is_busy(stage: Stage, job: Callable[[], dict[str, int] | None]) -> Turn:
+    """Run the stage's job; AGAIN when it did work, so its lane runs it again at once (and wakes the others).
+    A failed run, a run that only found work waiting (a rate limit, days left for later) and a paced stage
+    are idle."""
     counts = job()
     if counts is None or stage.name in PACED_STAGES:
-        return False
-    return any(value for key, value in counts.items() if key not in WAITING_COUNTS)
+        return Turn.IDLE
+    is_busy = any(value for key, value in counts.items() if key not in WAITING_COUNTS)
+    return Turn.AGAIN if is_busy else Turn.IDLE
+
+
+def _stored(job: Callable[[], PollOutcome | None]) -> Turn:
+    outcome = job()
+    return Turn.NEWS if outcome is not None and outcome.stored else Turn.IDLE
+
+
+class Turn(enum.Enum):
+    """What a lane's run found: nothing to go on with, work for others (posts stored), or more of its own."""
+
+    IDLE = "idle"
+    NEWS = "news"
+    AGAIN = "again"
 
 
 class Lane:
     """One job's own worker thread: runs ``job`` every ``interval_s`` (counted from each run's start) until
-    ``stop`` is set, and at once again when the job returns True (it has more to do). A slow run never
-    piles up runs of itself nor holds up any other lane; ``stop`` is checked between runs."""
+    ``stop`` is set; at once again when the job returns ``Turn.AGAIN``, and early when :meth:`wake` is
+    called. A run that returns NEWS or AGAIN calls ``on_news``. A slow run never piles up runs of itself nor
+    holds up any other lane; ``stop`` is checked between runs."""
 
-    def __init__(self, name: str, job: Callable[[], object], *, interval_s: float, stop: threading.Event) -> None:
+    def __init__(
+        self,
+        name: str,
+        job: Callable[[], object],
+        *,
+        interval_s: float,
+        stop: threading.Event,
+        on_news: Callable[[], None] | None = None,
+    ) -> None:
         self.name = name
         self._job = job
         self._interval_s = interval_s
         self._stop = stop
+        self._on_news = on_news
+        self._woken = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name.replace(" ", "-")[:24], daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
+    def wake(self) -> None:
+        self._woken.set()
+
     def _run(self) -> None:
         while not self._stop.is_set():
             started = time.monotonic()
-            if self._job() is True:
+            self._woken.clear()  # a wake during the run makes the next one come at once
+            turn = self._job()
+            if turn in (Turn.NEWS, Turn.AGAIN) and self._on_news is not None:
+                self._on_news()
+            if turn is Turn.AGAIN:
                 continue
-            self._stop.wait(max(0.0, started + self._interval_s - time.monotonic()))
+            self._woken.wait(max(0.0, started + self._interval_s - time.monotonic()))
 
     def join(self) -> None:
         """Wait for the run in progress (a poll ends within its request timeout); no other starts."""

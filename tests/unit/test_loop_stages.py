@@ -171,3 +171,53 @@ def test_a_stop_waits_for_the_batch_in_progress_only() -> None:
         stop.set()
         worker.join(10)
     assert not worker.is_alive(), "the bot went on with the backlog after the stop"
+
+
+def test_a_poll_that_stored_posts_wakes_the_stages_at_once() -> None:
+    """The stage interval is an hour: classify runs a second time only because a poll stored a post; the
+    tallies (paced) are not woken."""
+    from monitor.loop import PolledAccount
+    from monitor.poller import PollOutcome
+
+    class Stub:
+        label = "x"
+
+    polls = 0
+    first_stage_run = threading.Event()
+
+    class OnePost(Bot):
+        def poll(self, account: PolledAccount) -> PollOutcome:
+            nonlocal polls
+            polls += 1
+            if polls == 2:  # after the stages' first turn
+                first_stage_run.wait(10)
+                return PollOutcome("x", fetched=1, stored=1)
+            return PollOutcome("x")
+
+        def beat(self) -> None:
+            pass
+
+    classify = Draining("classify", backlog=0)  # idle: nothing but a wake brings it back within the hour
+    tally = Draining("tally", backlog=100, key="tally_days")
+    original = classify.run
+
+    def run(engine: Engine, now: datetime) -> dict[str, int]:
+        first_stage_run.set()
+        return original(engine, now)
+
+    classify.run = run  # type: ignore[method-assign]
+    polling = replace(make_polling(), stage_interval_s=3600.0, interval_s=0.05)
+    bot = OnePost(sa.create_engine("sqlite://"), [PolledAccount(Stub(), 1)], [classify, tally], polling)  # type: ignore[arg-type]
+    stop = threading.Event()
+    worker = threading.Thread(target=bot.run_forever, args=(stop,))
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while classify.runs < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        worker.join(10)
+    assert not worker.is_alive()
+    assert classify.runs == 2, "the stored post waited for the stage interval"
+    assert tally.runs == 1
