@@ -24,7 +24,16 @@ import numpy as np
 
 from classifiers.category import LinearModel, probabilities
 from classifiers.features import MAX_MODEL_CHARS, FeatureSpace, StaticEmbedder, has_content, normalise
-from classifiers.flags import Cue, EmergencyRule, VipList, accuses_police, emergency_cue, is_missing_child, is_vip
+from classifiers.flags import (
+    Cue,
+    EmergencyRule,
+    VipList,
+    accuses_police,
+    emergency_cue,
+    is_missing_child,
+    is_urgent,
+    is_vip,
+)
 from classifiers.stations import StationMap
 from classifiers.tuned import TUNED_DIR, TunedModel
 from models.taxonomy import Category, Layer, layer_for
@@ -290,6 +299,8 @@ def emergency_for(category: Category, probability: float, normalised_text: str, 
     if category in NEVER_EMERGENCY:
         return False
     if category is Category.MISSING_PERSON and is_missing_child(normalised_text):
+        return True
+    if is_urgent(normalised_text):
         return True
     return rule.decide(probability, emergency_cue(normalised_text))
 

@@ -39,7 +39,7 @@ from classifiers.category import LinearModel, fit_linear, fit_temperature
 from classifiers.corpus import CorpusPost, CorpusSplit, load_civic_reports, load_corpus, split_corpus
 from classifiers.corpus import split_key as corpus_split_key
 from classifiers.features import FeatureConfig, FeatureSpace, Glossary, StaticEmbedder, normalise
-from classifiers.flags import Cue, EmergencyRule, accuses_police, emergency_cue, is_missing_child
+from classifiers.flags import Cue, EmergencyRule, accuses_police, emergency_cue, is_missing_child, is_urgent
 from classifiers.pipeline import NEVER_EMERGENCY
 from classifiers.real_corpus import CORRECTION_SOURCE, RealCorpusError, load_corrections, load_real_posts
 from classifiers.real_corpus import split_key as real_split_key
@@ -258,7 +258,7 @@ def gated_emergency(
     for row, (category, text) in enumerate(zip(categories, normalised, strict=True)):
         if category in NEVER_EMERGENCY:
             gated[row] = 0.0
-        elif category is Category.MISSING_PERSON and is_missing_child(text):
+        elif (category is Category.MISSING_PERSON and is_missing_child(text)) or is_urgent(text):
             gated[row] = 1.0
     return gated
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from classifiers.features import normalise
-from classifiers.flags import Cue, EmergencyRule, VipList, emergency_cue, is_missing_child, is_vip
+from classifiers.flags import Cue, EmergencyRule, VipList, emergency_cue, is_missing_child, is_urgent, is_vip
 from classifiers.pipeline import emergency_for
 from models.taxonomy import Category
 
@@ -133,3 +133,25 @@ def test_a_missing_child_not_yet_found_is_recognised(text: str, expected: bool) 
 )
 def test_emergency_for_weighs_the_category(category: Category, probability: float, text: str, expected: bool) -> None:
     assert emergency_for(category, probability, normalise(text), EmergencyRule()) is expected
+
+
+@pytest.mark.parametrize(
+    ("category", "text", "expected"),
+    [
+        (Category.CIVIC_REFERRAL, "@RailMinIndia it's a medical emergency. Can we get a doctor. Senior citizen", True),
+        (Category.ROAD_ACCIDENT, "Cab on fire opposite Eros Hotel Nehru Place. Road closed. @dtptraffic", True),
+        (Category.VIOLENCE, "decoits attacked the train near barwadeah, persons injured in loot n firing", True),
+        (Category.MISSING_PERSON, "families unable to trace him. Not picking his call for last 3 hours", True),
+        (Category.CYBERCRIME, "This guy wants to kill me. Track his IP address and arrest him", True),
+        # negated, or a category that is never an emergency: the urgent words alone do not flag it
+        (Category.ROAD_INFRASTRUCTURE, "one car which caught fire last week is still lying near akshardham", False),
+        (Category.OTHER, "Three dead, 22 injured in a huge fire in Sunlight Colony: DCP South East", False),
+        (Category.APPRECIATION, "Fire broke out in the building next to me. So impressed with @DelhiPolice", False),
+        (Category.CIVIC_REFERRAL, "the fire extinguisher in coach B2 is missing, please replace it", False),
+    ],
+)
+def test_urgent_phrases_flag_an_emergency_whatever_the_probability(
+    category: Category, text: str, expected: bool
+) -> None:
+    assert is_urgent(normalise(text)) is (expected or category in (Category.OTHER, Category.APPRECIATION))
+    assert emergency_for(category, 0.0, normalise(text), EmergencyRule()) is expected
