@@ -14,7 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from sqlmodel import Session
@@ -23,7 +25,7 @@ from dashboard.leaderboard import HOLDING_STATUSES, TO_ACKNOWLEDGE, By, Director
 from dashboard.leaderboard_sum import sum_rows
 from dashboard.leaderboard_tally import DayTally, Kind, contributions, empty_tally, station_assigned, unpack
 from models.leaderboard import load_facts, overdue_groups
-from models.tally import holding_starts, read_days, read_meta, touches
+from models.tally import day_versions, holding_starts, read_days, read_meta, touches
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +76,63 @@ def touched_days(session: Session, tz: tzinfo) -> set[int]:
     return {local_day(ts, tz) for ts in starts}
 
 
+class DayCache:
+    """The day tallies a dashboard process has read, unpacked, by (kind, day, version): a page reads the days'
+    versions (a few bytes each) and only the days it does not hold at that version. A day tallied again gets a
+    new random version, so what is kept is never stale; the least recently used go past ``max_bytes``."""
+
+    def __init__(self, max_bytes: int = 256 * 2**20) -> None:
+        self.max_bytes, self.size = max_bytes, 0
+        self._days: OrderedDict[tuple[str, int, int], tuple[object, int]] = OrderedDict()
+        self._lock = threading.Lock()  # the page's requests run in a thread pool
+
+    def get(self, kind: str, day: int, version: int | None) -> object | None:
+        if version is None:
+            return None
+        with self._lock:
+            found = self._days.get((kind, day, version))
+            if found is not None:
+                self._days.move_to_end((kind, day, version))
+            return None if found is None else found[0]
+
+    def put(self, kind: str, day: int, version: int | None, value: object, size: int) -> None:
+        if version is None or size > self.max_bytes:
+            return
+        with self._lock:
+            old = self._days.pop((kind, day, version), None)
+            self.size += size - (old[1] if old else 0)
+            self._days[(kind, day, version)] = (value, size)
+            while self.size > self.max_bytes:
+                _, (_, dropped) = self._days.popitem(last=False)
+                self.size -= dropped
+
+
+def _tallies(session: Session, kind: Kind, versions: Mapping[int, int | None], cache: DayCache) -> dict[int, DayTally]:
+    """The stored tallies of these days (those still stored), from the cache or read and kept."""
+    found: dict[int, DayTally] = {}
+    for d, version in versions.items():
+        kept = cache.get(kind, d, version)
+        if isinstance(kept, DayTally):
+            found[d] = kept
+    for d, stored in read_days(session, kind, [d for d in versions if d not in found]).items():
+        found[d] = tally = unpack(stored.keys, stored.data)
+        cache.put(kind, d, stored.version, tally, len(stored.data) + 64 * len(tally.keys))
+    return found
+
+
+def _assigned(session: Session, versions: Mapping[int, int | None], cache: DayCache) -> dict[int, dict[str, int]]:
+    """The stations' cases of these days (the map), from the cache or read and kept."""
+    found: dict[int, dict[str, int]] = {}
+    for d, version in versions.items():
+        kept = cache.get("assigned", d, version)
+        if isinstance(kept, dict):
+            found[d] = kept
+    for d, stored in read_days(session, "station", [d for d in versions if d not in found], with_data=False).items():
+        found[d] = per_station = dict(zip(json.loads(stored.keys), json.loads(stored.assigned), strict=True))
+        cache.put("assigned", d, stored.version, per_station, 64 * len(per_station))
+    return found
+
+
 def fast_rows(
     session: Session,
     *,
@@ -85,23 +144,28 @@ def fast_rows(
     tz: tzinfo,
     rules: Rules,
     directory: Directory,
+    cache: DayCache | None = None,
 ) -> tuple[list[Row], dict[str, int]]:
-    """The rows of the period [since, until) (local dates) and the map's cases per station."""
+    """The rows of the period [since, until) (local dates) and the map's cases per station; ``cache`` keeps
+    the days read for the next page (None: nothing kept)."""
+    cache = cache or DayCache(0)
     kind: Kind = by if by != "area" else level
     first, end = since.toordinal(), until.toordinal()
     dirty = touched_days(session, tz)
     usable = read_meta(session) == (zone_name(tz), areas_fingerprint(directory))
-    stored = read_days(session, kind, first, end) if usable else {}
-    stations = stored if kind == "station" else read_days(session, "station", first, end, with_data=False) if usable else {}
-    live = {d for d in range(first, end) if d in dirty or d not in stored or d not in stations}
+    versions = day_versions(session, kind, first, end) if usable else {}
+    station_versions = versions if kind == "station" else day_versions(session, "station", first, end) if usable else {}
+    wanted = {d: v for d, v in versions.items() if d not in dirty and d in station_versions}
+    stored = _tallies(session, kind, wanted, cache)
+    stations: dict[int, dict[str, int]] = {}
+    if kind != "station":
+        stations = _assigned(session, {d: station_versions[d] for d in stored}, cache)
+    live = {d for d in range(first, end) if d not in stored or (kind != "station" and d not in stations)}
     kinds: list[Kind] = [kind] if kind == "station" else [kind, "station"]
     computed: dict[tuple[int, Kind], DayTally] = {}
     for a, b in runs(live):
         computed |= tally_range(session, a, b, kinds=kinds, tz=tz, directory=directory, now=now)
-    days = [
-        ((d - first) // 7, computed[(d, kind)] if d in live else unpack(stored[d].keys, stored[d].data))
-        for d in range(first, end)
-    ]
+    days = [((d - first) // 7, computed[(d, kind)] if d in live else stored[d]) for d in range(first, end)]
     late = overdue_groups(session, now=now, held=HOLDING_STATUSES, to_acknowledge=TO_ACKNOWLEDGE)
     overdue = overdue_counts(late, by=by, directory=directory, level=level)
     weeks = len(range(0, end - first, 7))
@@ -109,8 +173,5 @@ def fast_rows(
     logger.debug("leaderboard %s %s..%s: %d days tallied, %d computed", by, since, until - timedelta(days=1), end - first - len(live), len(live))
     if kind == "station":  # the map's counts are the station rows' cases
         return rows, station_assigned([{r.key: int(r.value("assigned") or 0) for r in rows}])
-    per_day = [
-        computed[(d, "station")].assigned() if d in live else dict(zip(json.loads(stations[d].keys), json.loads(stations[d].assigned), strict=True))
-        for d in range(first, end)
-    ]
+    per_day = [computed[(d, "station")].assigned() if d in live else stations[d] for d in range(first, end)]
     return rows, station_assigned(per_day)

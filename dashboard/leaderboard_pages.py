@@ -48,7 +48,7 @@ from dashboard.leaderboard import (
     rank_rows,
     station_counts,
 )
-from dashboard.leaderboard_fast import fast_rows, local_midnight
+from dashboard.leaderboard_fast import DayCache, fast_rows, local_midnight
 from dashboard.leaderboard_html import Sparkline, row_writer
 from dashboard.leaderboard_sum import total_weeks
 from dashboard.sessions import Viewer
@@ -164,17 +164,19 @@ def build_board(
     tz: tzinfo,
     now: datetime,
     keys: Collection[str] | None = None,
+    cache: DayCache | None = None,
 ) -> Board:
     """The rows the query asks for, ranked and sorted; ``keys`` narrows them to some groups (drill-down).
     Everything seen (no ``stations`` scope, no ``keys``) comes from the day tallies (``leaderboard_fast``),
     the same numbers without the cases behind them (``Measure.cases`` empty); a supervisor's area and the
-    drill-down (``keys``: the cases behind each number) from the cases."""
+    drill-down (``keys``: the cases behind each number) from the cases. ``cache`` keeps the day tallies read."""
     since, until = local_midnight(query.since, tz), local_midnight(query.until, tz)
     week_days = tuple(query.since + timedelta(days=d) for d in range(0, (query.until - query.since).days, 7))
     if scope.stations is None and keys is None and (query.by != "area" or scope.units is None):
         with session_scope(engine) as session:
             fast, counts = fast_rows(
-                session, by=query.by, level=query.level, since=query.since, until=query.until, now=now, tz=tz, rules=rules, directory=directory
+                session, by=query.by, level=query.level, since=query.since, until=query.until, now=now, tz=tz, rules=rules,
+                directory=directory, cache=cache,
             )
         return Board(query, tuple(rank_rows(fast, sort=query.sort, order=query.order)), week_days, counts)
     narrow: dict[str, Collection[str]] = {}
@@ -249,6 +251,7 @@ def leaderboard_routes(web: Web, directory: Directory, rules: Rules, tz: tzinfo 
     tz = tz or UTC
     router = APIRouter()
     maps: tuple[MapLayer, ...] = project_map(directory.shapes)  # drawn once; only the shading changes
+    days = DayCache()  # this process's day tallies, read once per version
 
     def board_for(request: Request, viewer: Viewer, *, keys: Collection[str] | None = None) -> Board:
         try:
@@ -256,7 +259,8 @@ def leaderboard_routes(web: Web, directory: Directory, rules: Rules, tz: tzinfo 
         except BadQuery as exc:
             raise HTTPException(400, str(exc)) from None
         return build_board(
-            web.engine, query, scope=scope_of(viewer, web), directory=directory, rules=rules, tz=tz, now=web.clock(), keys=keys
+            web.engine, query, scope=scope_of(viewer, web), directory=directory, rules=rules, tz=tz, now=web.clock(), keys=keys,
+            cache=days,
         )
 
     @router.get("/leaderboard")

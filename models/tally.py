@@ -8,6 +8,7 @@ which timezone and station → ACP/DCP mapping the tallies were made (another on
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -58,7 +59,7 @@ for _name, _due, _where in (
     ("ix_assignment_late_ack", _a.c.acknowledge_by, f"{_HOLDING} AND acknowledged_at IS NULL"),
     ("ix_assignment_late_act", _a.c.act_by, f"{_HOLDING} AND acted_at IS NULL"),
 ):
-    sa.Index(_name, _due, _a.c.complaint_id, _a.c.officer_id, _a.c.station_id, postgresql_where=sa.text(_where), sqlite_where=sa.text(_where))
+    sa.Index(_name, _due, _a.c.complaint_id, _a.c.officer_id, _a.c.station_id, _a.c.id, postgresql_where=sa.text(_where), sqlite_where=sa.text(_where))
 sa.Index("ix_complaint_held", _c.c.id, _c.c.status, _c.c.station_id, _c.c.is_misconduct, postgresql_where=sa.text(_HELD), sqlite_where=sa.text(_HELD))
 
 
@@ -67,6 +68,7 @@ class StoredDay:
     keys: str
     assigned: str
     data: bytes
+    version: int | None  # None: written before migration 0014, never kept by a reader
 
 
 def read_meta(session: Session) -> tuple[str, str] | None:
@@ -81,12 +83,21 @@ def reset(session: Session, *, timezone: str, areas: str, now: datetime) -> None
     session.execute(sa.insert(TALLY_META).values(id=1, timezone=timezone, areas=areas, updated_at=now))
 
 
-def read_days(session: Session, kind: str, first: int, end: int, *, with_data: bool = True) -> dict[int, StoredDay]:
-    """The stored days in [first, end) of one kind."""
+def day_versions(session: Session, kind: str, first: int, end: int) -> dict[int, int | None]:
+    """The stored days in [first, end) of one kind and their versions (nothing else is read)."""
+    t = TALLY_DAY.c
+    rows = session.execute(sa.select(t.day, t.version).where(t.kind == kind, t.day >= first, t.day < end))
+    return {r[0]: r[1] for r in rows}
+
+
+def read_days(session: Session, kind: str, days: Collection[int], *, with_data: bool = True) -> dict[int, StoredDay]:
+    """These stored days of one kind (those still there), each with the version read with it."""
+    if not days:
+        return {}
     t = TALLY_DAY.c
     data = t.data if with_data else sa.literal(b"", sa.LargeBinary)
-    rows = session.execute(sa.select(t.day, t["keys"], t.assigned, data).where(t.kind == kind, t.day >= first, t.day < end))
-    return {r[0]: StoredDay(r[1], r[2], r[3]) for r in rows}
+    rows = session.execute(sa.select(t.day, t["keys"], t.assigned, data, t.version).where(t.kind == kind, among(session, t.day, list(days))))
+    return {r[0]: StoredDay(r[1], r[2], r[3], r[4]) for r in rows}
 
 
 def tallied_days(session: Session) -> set[int]:
@@ -94,8 +105,12 @@ def tallied_days(session: Session) -> set[int]:
 
 
 def write_days(session: Session, rows: Iterable[tuple[str, int, tuple[str, str, bytes]]], *, now: datetime) -> None:
-    """(kind, day, packed) rows replacing what was there."""
-    values = [{"kind": k, "day": d, "keys": p[0], "assigned": p[1], "data": p[2], "tallied_at": now} for k, d, p in rows]
+    """(kind, day, packed) rows replacing what was there, each with a new random version (never one a reader
+    kept, even after a reset: no counter to start again)."""
+    values = [
+        {"kind": k, "day": d, "keys": p[0], "assigned": p[1], "data": p[2], "tallied_at": now, "version": secrets.randbits(62)}
+        for k, d, p in rows
+    ]
     for v in values:
         session.execute(sa.delete(TALLY_DAY).where(TALLY_DAY.c.kind == v["kind"], TALLY_DAY.c.day == v["day"]))
     if values:

@@ -18,8 +18,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 import dashboard.leaderboard_fast as fast
+import models.tally
 from dashboard.leaderboard import Directory, Row, Rules, StationArea, Unit, csv_cells, measure_rows, station_counts
-from dashboard.leaderboard_fast import fast_rows, local_midnight
+from dashboard.leaderboard_fast import DayCache, fast_rows, local_midnight
 from dashboard.leaderboard_refresh import TallyRefresher
 from models.db import session_scope
 from models.followup import Escalation, Reply
@@ -120,21 +121,23 @@ def table(rows: list[Row]) -> list[list[str]]:
     return sorted([*csv_cells(r)[1:], *(f"{w.cases}/{w.ack_met}/{w.ack_due}" for w in r.weeks)] for r in rows)
 
 
-def actual(engine: Engine, by: str, level: str, since: date, until: date, now: datetime) -> tuple[list[list[str]], dict[str, int]]:
+def actual(
+    engine: Engine, by: str, level: str, since: date, until: date, now: datetime, cache: DayCache | None = None
+) -> tuple[list[list[str]], dict[str, int]]:
     with session_scope(engine) as session:
         rows, counts = fast_rows(session, by=by, level=level, since=since, until=until, now=now, tz=TZ,  # type: ignore[arg-type]
-                                 rules=RULES, directory=DIRECTORY)
+                                 rules=RULES, directory=DIRECTORY, cache=cache)
     return table(rows), counts
 
 
-def check_all(engine: Engine, rng: random.Random, rounds: int) -> None:
+def check_all(engine: Engine, rng: random.Random, rounds: int, cache: DayCache | None = None) -> None:
     first = START.astimezone(TZ).date()
     for _ in range(rounds):
         by, level = rng.choice((("station", "acp"), ("officer", "acp"), ("area", "acp"), ("area", "dcp")))
         since = first + timedelta(days=rng.randrange(-2, 20))
         until = since + timedelta(days=rng.randrange(1, 24))
         now = NOW + timedelta(hours=rng.uniform(-3 * 24, 8 * 24))
-        assert actual(engine, by, level, since, until, now) == expected(engine, by, level, since, until, now), (by, level, since, until, now)
+        assert actual(engine, by, level, since, until, now, cache) == expected(engine, by, level, since, until, now), (by, level, since, until, now)
 
 
 def change_after_tally(engine: Engine, ids: list[int]) -> None:
@@ -204,3 +207,33 @@ def test_without_the_touched_cases_the_tallies_go_stale(cases: tuple[Engine, lis
         check_all(engine, random.Random(5), 40)
     monkeypatch.undo()
     check_all(engine, random.Random(5), 4)
+
+
+def settle_with_kept_days(engine: Engine, ids: list[int], cache: DayCache) -> None:
+    """Days tallied and kept by a reader, then cases of theirs changed and the days tallied again."""
+    refresher = TallyRefresher(DIRECTORY, TZ, days_per_run=100)
+    refresher.run(engine, NOW)
+    check_all(engine, random.Random(5), 12, cache)  # every day read once, and kept
+    change_after_tally(engine, ids)
+    while refresher.run(engine, NOW)["tally_days"]:
+        pass
+
+
+@pytest.mark.slow
+def test_a_kept_day_is_read_again_once_it_is_tallied_again(cases: tuple[Engine, list[int]]) -> None:
+    engine, ids = cases
+    cache = DayCache()
+    settle_with_kept_days(engine, ids, cache)
+    check_all(engine, random.Random(5), 40, cache)
+    assert cache.size > 0
+
+
+@pytest.mark.slow
+def test_with_a_version_that_does_not_change_the_kept_days_go_stale(cases: tuple[Engine, list[int]], monkeypatch: pytest.MonkeyPatch) -> None:
+    engine, ids = cases
+    monkeypatch.setattr(models.tally.secrets, "randbits", lambda bits: 7)  # broken on purpose
+    cache = DayCache()
+    settle_with_kept_days(engine, ids, cache)
+    with pytest.raises(AssertionError):
+        check_all(engine, random.Random(5), 40, cache)
+    check_all(engine, random.Random(5), 4)  # read afresh, the same days are right

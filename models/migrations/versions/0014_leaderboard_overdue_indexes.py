@@ -31,17 +31,16 @@ LATE_ACT = f"{_HOLDING} AND acted_at IS NULL"
 HELD = "status IN ('assigned', 'acknowledged', 'reopen_requested')"
 
 
-def _where(condition: str) -> dict[str, sa.TextClause]:
-    return {"postgresql_where": sa.text(condition), "sqlite_where": sa.text(condition)}
-
-
 def upgrade() -> None:
     with op.batch_alter_table("tally_day") as batch:
         batch.add_column(sa.Column("version", sa.BigInteger(), nullable=True))
-    columns = ["complaint_id", "officer_id", "station_id"]
-    op.create_index("ix_assignment_late_ack", "assignment", ["acknowledge_by", *columns], **_where(LATE_ACK))
-    op.create_index("ix_assignment_late_act", "assignment", ["act_by", *columns], **_where(LATE_ACT))
-    op.create_index("ix_complaint_held", "complaint", ["id", "status", "station_id", "is_misconduct"], **_where(HELD))
+    columns = ["complaint_id", "officer_id", "station_id", "id"]
+    for name, table, keys, where in (
+        ("ix_assignment_late_ack", "assignment", ["acknowledge_by", *columns], LATE_ACK),
+        ("ix_assignment_late_act", "assignment", ["act_by", *columns], LATE_ACT),
+        ("ix_complaint_held", "complaint", ["id", "status", "station_id", "is_misconduct"], HELD),
+    ):
+        op.create_index(name, table, keys, postgresql_where=sa.text(where), sqlite_where=sa.text(where))
 
 
 def downgrade() -> None:
