@@ -2,8 +2,8 @@
 
 :func:`print_leaderboard` takes what the dashboard takes (the engine, the directory, the rules, the
 deployment's timezone) and the page's query (``by``, ``level``, ``since``, ``until``, ``sort``, ``order``):
-with ``as_csv`` it writes exactly what ``/leaderboard.csv`` serves for the same query, else an aligned
-table. It sees everything, as the commissioner does. A bad query is one line on stderr and exit code 2.
+every row, as ``page=all`` shows them; with ``as_csv`` exactly what ``/leaderboard.csv?...&page=all`` serves
+for the same query, else an aligned table. It sees everything, as the commissioner does. A bad query is one line on stderr and exit code 2.
 :func:`rebuild_tallies` (``--rebuild``) tallies every day again, saying how far it got.
 """
 
