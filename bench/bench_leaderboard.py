@@ -369,9 +369,11 @@ def fill(engine: Engine, *, complaints: int, days: float) -> None:
         if engine.dialect.name == "postgresql":
             for table in ("account", *TABLES):
                 conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
-            conn.execute(sa.text("ANALYZE"))
         else:
             conn.execute(sa.text("ANALYZE"))
+    if engine.dialect.name == "postgresql":  # as autovacuum leaves a settled database: statistics and the visibility map
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("VACUUM ANALYZE"))
 
 
 def drop_for_fill(engine: Engine) -> list[str]:
