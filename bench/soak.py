@@ -8,7 +8,8 @@ rate over ``--duration-s``. Measured: posts stored / classified / routed / notif
 p50/p95 latency from a post's release to each (notified: to its officer's message at the receiver, for the
 posts that opened their case; replied: the acknowledgement reaching the sandbox), peak RSS per process,
 and the invariants at the end (tests/invariants.py). ``--compare 1,3`` runs 1 and 3 processes side by side
-in one invocation and prints the ratio.
+in one invocation and prints the ratio. ``kill -USR1`` the script to stop releasing (the run drains and is
+measured as if cut by ``--max-release-s``); a second one ends the drain.
 
     nice -n 10 .venv/bin/python bench/soak.py --posts 5000 --duration-s 90 --compare 1,3
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from soak_faults import DEFAULT_FAULTS, parse_faults  # noqa: E402
 from soak_measure import STAGES  # noqa: E402
-from soak_run import RunOptions, RunResult, run  # noqa: E402
+from soak_run import Controls, RunOptions, RunResult, run  # noqa: E402
 from soak_world import SERVER_URL  # noqa: E402
 
 logger = logging.getLogger("bench.soak")
@@ -164,7 +166,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(line, flush=True)  # noqa: T201 (a bench prints)
 
     counts = args.compare or [args.processes]
-    results = [run(options_for(args, n), say) for n in counts]
+    controls = Controls()
+
+    def on_usr1(signum: int, frame: object) -> None:  # the first: release no more; the second: end the drain
+        (controls.end_drain if controls.cut_release.is_set() else controls.cut_release).set()
+
+    signal.signal(signal.SIGUSR1, on_usr1)
+    results = [run(options_for(args, n), say, controls) for n in counts]
     say("")
     for line in table(results):
         say(line)

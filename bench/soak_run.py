@@ -95,7 +95,7 @@ class Releaser:
     """Injects the posts into the sandbox at a steady rate from a thread, noting when each became visible."""
 
     def __init__(self, sandbox_url: str, posts: list[dict[str, Any]], duration_s: float,
-                 max_release_s: float | None = None) -> None:
+                 max_release_s: float | None = None, cut: threading.Event | None = None) -> None:
         host_port = sandbox_url.removeprefix("http://")
         self._host, _, port = host_port.partition(":")
         self._port = int(port)
@@ -104,6 +104,7 @@ class Releaser:
         self.released: dict[Key, datetime] = {}
         self.done = threading.Event()
         self._max_release_s = max_release_s
+        self._cut = cut or threading.Event()  # set from outside: release no more
         self.is_cut_short = False
         self._thread = threading.Thread(target=self._run, name="soak-release", daemon=True)
 
@@ -126,7 +127,8 @@ class Releaser:
             wait_s = started + i * self._interval_s - time.monotonic()
             if wait_s > 0:
                 time.sleep(wait_s)
-            if self._max_release_s is not None and time.monotonic() - started > self._max_release_s:
+            is_late = self._max_release_s is not None and time.monotonic() - started > self._max_release_s
+            if is_late or self._cut.is_set():
                 self.is_cut_short = True
                 break
             conn.request("POST", "/_sandbox/posts", json.dumps(post), {"Content-Type": "application/json"})
@@ -161,8 +163,17 @@ def _is_drained(counts: dict[str, int], released: int) -> bool:
             and counts["unhandled"] == 0 and counts["to_send"] == 0 and counts["to_reply"] == 0)
 
 
-def run(options: RunOptions, say: Any) -> RunResult:
+@dataclass(frozen=True)
+class Controls:
+    """Set from outside the run (``bench/soak.py`` on SIGUSR1): stop releasing now; then, end the drain."""
+
+    cut_release: threading.Event = field(default_factory=threading.Event)
+    end_drain: threading.Event = field(default_factory=threading.Event)
+
+
+def run(options: RunOptions, say: Any, controls: Controls | None = None) -> RunResult:
     """One run; ``say(line)`` prints the progress lines."""
+    controls = controls or Controls()
     stamp = datetime.now(UTC).strftime("%Y%m%d_%H%M%S")
     name = f"soak_{stamp}_p{options.processes}"
     accounts = make_accounts(options.accounts)
@@ -183,7 +194,8 @@ def run(options: RunOptions, say: Any) -> RunResult:
             fleet = Fleet(options.processes, config, environment(TOKEN_ENV, receiver.officer_url), folder)
             say(f"[{name}] starting {options.processes} bot(s), {options.accounts} accounts, sandbox {sandbox_url}")
             fleet.start()
-            result = _drive(options, name, url, engine, fleet, (sandbox.pid, sandbox_url), posts, receiver, say)
+            result = _drive(options, name, url, engine, fleet, (sandbox.pid, sandbox_url), posts, receiver, say,
+                            controls)
             if options.keep:
                 logger.info("kept the logs in %s", folder)
             return result
@@ -200,11 +212,11 @@ def run(options: RunOptions, say: Any) -> RunResult:
 
 
 def _drive(options: RunOptions, name: str, url: str, engine: Engine, fleet: Fleet, sandbox: tuple[int, str],
-           posts: list[dict[str, Any]], receiver: NotificationReceiver, say: Any) -> RunResult:
+           posts: list[dict[str, Any]], receiver: NotificationReceiver, say: Any, controls: Controls) -> RunResult:
     sandbox_pid, sandbox_url = sandbox
     observer = Observer(engine).start()
     faults = FaultSwitch(sandbox_url, options.faults).start()
-    releaser = Releaser(sandbox_url, posts, options.duration_s, options.max_release_s).start()
+    releaser = Releaser(sandbox_url, posts, options.duration_s, options.max_release_s, controls.cut_release).start()
     started = time.monotonic()
     next_progress = started + options.progress_s
     killed = options.kill_at <= 0 or options.processes < 1
@@ -239,7 +251,7 @@ def _drive(options: RunOptions, name: str, url: str, engine: Engine, fleet: Flee
             if drain_deadline is not None and _is_drained(counts, releaser.count):
                 drained = True
                 break
-            if drain_deadline is not None and now > drain_deadline:
+            if drain_deadline is not None and (now > drain_deadline or controls.end_drain.is_set()):
                 say(f"[{name}] not drained {options.drain_s:.0f} s after the last release: measuring as it is")
                 break
     say(f"[{name}] {'drained' if drained else 'stopped'} after {time.monotonic() - started:.0f} s; measuring")
