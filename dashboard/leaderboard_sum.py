@@ -40,30 +40,40 @@ def sum_rows(
     every_key = list(chain.from_iterable(day.keys for _, day in days))
     index = {k: i for i, k in enumerate(dict.fromkeys([*every_key, *overdue]))}
     ids = np.fromiter(map(index.__getitem__, every_key), np.int64, len(every_key))
-    n = len(index)
-    counts = np.zeros((n, len(COUNTS)), np.int64)
-    trend = np.zeros((n, max(weeks, 1), 3), np.int64)  # per week: cases, acknowledgements met, due
-    resolved = np.zeros(n, np.int64)
+    n, w = len(index), max(weeks, 1)
     resolved_before = now - rules.resolved_after_days * 86400.0  # as measure_rows has it, to the last bit
-    times: list[tuple[list[np.ndarray], list[np.ndarray]]] = [([], []) for _ in _TIMES]
-    offset = 0
-    for week, day in days:
-        if not day.keys:
-            continue
-        at = ids[offset : offset + len(day.keys)]
-        offset += len(day.keys)
-        counts[at] += day.counts
-        trend[at, week, 0] += day.counts[:, 0]
-        trend[at, week, 1] += day.counts[:, 1]
-        trend[at, week, 2] += day.counts[:, 2]
-        late = at[day.owners[_RUNNING][day.values[_RUNNING] < now]]
-        np.add.at(counts[:, 2], late, 1)
-        np.add.at(trend[:, week, 2], late, 1)
-        np.add.at(resolved, at[day.owners[_CLOSED][day.values[_CLOSED] <= resolved_before]], 1)
-        for (values, owners), (_, a) in zip(times, _TIMES, strict=True):
-            if len(day.values[a]):
-                values.append(day.values[a])
-                owners.append(at[day.owners[a]])
+    # every day's entries (a group's row of a day) at once: entry e is group ids[e] in week week_of[e]
+    shown = [(week, day) for week, day in days if day.keys]
+    week_of = np.repeat(np.array([week for week, _ in shown], np.int64), [len(day.keys) for _, day in shown])
+    starts = np.cumsum([0] + [len(day.keys) for _, day in shown])
+    table = np.concatenate([day.counts for _, day in shown]) if shown else np.zeros((0, len(COUNTS)), np.int64)
+    counts = np.zeros((n, len(COUNTS)), np.int64)
+    by_week = np.zeros((n * w, 3), np.int64)  # per group and week: cases, acknowledgements met, due
+    cell = ids * w + week_of
+    for j in range(len(COUNTS)):
+        counts[:, j] = _add(ids, table[:, j], n)
+    for j in range(3):
+        by_week[:, j] = _add(cell, table[:, j], n * w)
+
+    def entries(a: int) -> tuple[np.ndarray, np.ndarray]:
+        """Array ``a``'s values of every day and the entry each belongs to."""
+        if not shown:
+            return np.zeros(0, np.float64), np.zeros(0, np.int64)
+        values = np.concatenate([day.values[a] for _, day in shown])
+        owners = np.concatenate([day.owners[a] + start for (_, day), start in zip(shown, starts.tolist(), strict=False)])
+        return values, owners
+
+    running, at = entries(_RUNNING)
+    late = at[running < now]  # a deadline still running when tallied, passed by now: missed
+    counts[:, 2] += np.bincount(ids[late], minlength=n)
+    by_week[:, 2] += np.bincount(cell[late], minlength=n * w)
+    closed, at = entries(_CLOSED)
+    resolved = np.bincount(ids[at[closed <= resolved_before]], minlength=n)
+    times: list[tuple[list[np.ndarray], list[np.ndarray]]] = []
+    for _, a in _TIMES:
+        values, at = entries(a)
+        times.append(([values], [ids[at]]) if len(values) else ([], []))
+    trend = by_week.reshape(n, w, 3)
     ranks = [_nearest_ranks(values, owners, n) for values, owners in times]
     rows = []
     trend_of = trend[:, :weeks]
@@ -135,6 +145,13 @@ def total_weeks(rows: Collection[Row], count: int) -> tuple[Week, ...]:
             for i, week in enumerate(weeks[:count]):
                 sums[i] += week
     return tuple(map(Week._make, sums.tolist()))
+
+
+def _add(at: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """``values`` added up by ``at`` (counts: exact as float64 far beyond any case count)."""
+    if not len(at):
+        return np.zeros(size, np.int64)
+    return np.bincount(at, weights=values, minlength=size).astype(np.int64)
 
 
 def _nearest_ranks(values: list[np.ndarray], owners: list[np.ndarray], n: int) -> tuple[list[float | None], list[float | None]]:
