@@ -9,7 +9,9 @@ p50/p95 latency from a post's release to each (notified: to its officer's messag
 posts that opened their case; replied: the acknowledgement reaching the sandbox), peak RSS per process,
 and the invariants at the end (tests/invariants.py). ``--compare 1,3`` runs 1 and 3 processes side by side
 in one invocation and prints the ratio. ``kill -USR1`` the script to stop releasing (the run drains and is
-measured as if cut by ``--max-release-s``); a second one ends the drain.
+measured as if cut by ``--max-release-s``); a second one ends the drain. This VM is sometimes paused
+whole (its wall clock then jumps ahead): the latencies and rates leave those pauses out (the table says
+how long they were, and gives the wall-clock p95 too).
 
     nice -n 10 .venv/bin/python bench/soak.py --posts 5000 --duration-s 90 --compare 1,3
 """
@@ -130,6 +132,10 @@ def table(results: Sequence[RunResult]) -> list[str]:
     rows.append(("restart after kill -9 s", [" ".join(f"{s:.1f}" for s in r.restart_s) or "-" for r in results], ""))
     rows.append(("faults added", [" ".join(f"{k}={v}" for k, v in sorted(r.faults_added.items())) or "none"
                                  for r in results], ""))
+    rows.append(("machine paused s (taken out)", [f"{r.paused_s:.0f}" for r in results], ""))
+    rows.append(("wall clock: notified / replied p95 s",
+                 [f"{_s(w.p95_s.get('notified'))} / {_s(w.p95_s.get('replied'))}" if (w := r.wall_summary) else "-"
+                  for r in results], ""))
     rows.append(("drained", ["yes" if r.drained else "NO" for r in results], ""))
     rows.append(("invariant violations", [str(sum(len(v) for v in r.violations.values())) for r in results], ""))
     rows.append(("left undone at the end", [str(sum(len(v) for v in r.backlog.values())) for r in results], ""))

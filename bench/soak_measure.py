@@ -7,8 +7,8 @@ notified and its acknowledgement received by the platform; throughput and latenc
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -157,3 +157,13 @@ def summarise(traces: Mapping[Key, PostTrace]) -> Summary:
             percentile(delays_s(traces.values(), stage), 95)
     return Summary(len(traces), (end - start).total_seconds(), (release_end - start).total_seconds(),
                    counts, rates, p50, p95)
+
+
+def on_clock(traces: Mapping[Key, PostTrace], clock: Callable[[datetime], datetime]) -> dict[Key, PostTrace]:
+    """Every time of every trace moved by ``clock`` (e.g. :meth:`soak_observe.Freezes.machine_time`)."""
+    moved = {}
+    for key, trace in traces.items():
+        changes: dict[str, Any] = {f.name: clock(getattr(trace, f.name)) for f in fields(trace)
+                                   if isinstance(getattr(trace, f.name), datetime)}
+        moved[key] = replace(trace, **changes)
+    return moved

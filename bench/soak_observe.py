@@ -10,7 +10,8 @@ ids from the lowest one not yet seen done.
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -57,3 +58,41 @@ class Observer:
                     {"low": self._low[stage]}).scalar()
                 top = conn.execute(sa.text(f"SELECT max(id) FROM {table}")).scalar()
                 self._low[stage] = int(waiting) if waiting is not None else int(top or 0) + 1
+
+
+class Freezes:
+    """When the whole machine stood still: this VM is sometimes paused, and on resuming its wall clock jumps
+    ahead while the monotonic clock does not. Sampled from a thread (the wall clock's lead over the monotonic
+    clock growing by more than ``jump_s`` between two samples is a pause of that length); :meth:`machine_time`
+    takes the pauses out of a wall-clock time, so a latency measured between two wall-clock times counts
+    only the time the machine ran."""
+
+    def __init__(self, every_s: float = 0.25, jump_s: float = 0.5) -> None:
+        self._every_s, self._jump_s = every_s, jump_s
+        self.pauses: list[tuple[datetime, float]] = []  # (wall clock at the resume, seconds paused)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="soak-freezes", daemon=True)
+
+    def start(self) -> Freezes:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    @property
+    def total_s(self) -> float:
+        return sum(seconds for _, seconds in self.pauses)
+
+    def _run(self) -> None:
+        lead = time.time() - time.monotonic()
+        while not self._stop.wait(self._every_s):
+            now_lead = time.time() - time.monotonic()
+            if now_lead - lead > self._jump_s:
+                self.pauses.append((datetime.now(UTC), now_lead - lead))
+            lead = now_lead
+
+    def machine_time(self, at: datetime) -> datetime:
+        """``at`` less every pause that ended at or before it."""
+        return at - timedelta(seconds=sum(s for resumed, s in self.pauses if resumed <= at))

@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from soak_checks import split_backlog, violations
 from soak_faults import FaultSwitch
 from soak_fleet import Fleet, environment
-from soak_measure import Key, Summary, read_trace, summarise
-from soak_observe import Observer
+from soak_measure import Key, Summary, on_clock, read_trace, summarise
+from soak_observe import Freezes, Observer
 from soak_world import (
     SERVER_URL,
     TOKEN_ENV,
@@ -74,6 +74,8 @@ class RunResult:
     sandbox_requests: dict[str, int] = field(default_factory=dict)
     bot_cpu_s: list[float] = field(default_factory=list)
     sandbox_cpu_s: float | None = None
+    paused_s: float = 0.0  # the machine stood still (wall clock jumps), taken out of ``summary``
+    wall_summary: Summary | None = None  # the same on the plain wall clock, pauses included
 
 
 def _progress(engine: Engine) -> dict[str, int]:
@@ -215,6 +217,7 @@ def _drive(options: RunOptions, name: str, url: str, engine: Engine, fleet: Flee
            posts: list[dict[str, Any]], receiver: NotificationReceiver, say: Any, controls: Controls) -> RunResult:
     sandbox_pid, sandbox_url = sandbox
     observer = Observer(engine).start()
+    freezes = Freezes().start()
     faults = FaultSwitch(sandbox_url, options.faults).start()
     releaser = Releaser(sandbox_url, posts, options.duration_s, options.max_release_s, controls.cut_release).start()
     started = time.monotonic()
@@ -260,7 +263,10 @@ def _drive(options: RunOptions, name: str, url: str, engine: Engine, fleet: Flee
     received = _get_json(sandbox_url + "/_sandbox/received")
     stats = _get_json(sandbox_url + "/_sandbox/stats")
     delivered = list(receiver.received)
-    summary = summarise(read_trace(engine, releaser.released, delivered, received, observer.seen))
+    freezes.stop()
+    traces = read_trace(engine, releaser.released, delivered, received, observer.seen)
+    wall_summary = summarise(traces)
+    summary = summarise(on_clock(traces, freezes.machine_time))
     broken, backlog = split_backlog(
         violations(engine, posts=list(releaser.released), received=received, delivered=delivered))
     requests = {path: sum(codes.values()) for path, codes in stats.get("by_path", {}).items()}
@@ -268,7 +274,7 @@ def _drive(options: RunOptions, name: str, url: str, engine: Engine, fleet: Flee
     requests["(answered other than 200)"] = errors
     return RunResult(options, summary, broken, backlog, list(fleet.peak_rss_mb) if fleet.measures_rss else [],
                      restart_s, dict(faults.added), drained, url, requests, fleet.cpu_s() if fleet.measures_rss else [],
-                     _cpu_s(sandbox_pid))
+                     _cpu_s(sandbox_pid), freezes.total_s, wall_summary)
 
 
 def _cpu_s(pid: int) -> float | None:

@@ -62,3 +62,20 @@ def test_the_x_reply_budget_reaches_the_soaks_sandbox() -> None:
     args = soak.parse_args(["--x-replies-per-15-min", "100"])
     assert soak.options_for(args, 3).x_replies_per_15_min == 100
     assert soak.options_for(soak.parse_args([]), 3).x_replies_per_15_min is None  # the soak's default: no limit
+
+
+def test_a_pause_of_the_whole_machine_is_taken_out_of_the_latencies() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from soak_measure import PostTrace, on_clock
+    from soak_observe import Freezes
+
+    t0 = datetime(2026, 12, 3, 18, 0, tzinfo=UTC)
+    freezes = Freezes()
+    freezes.pauses = [(t0 + timedelta(seconds=10), 30.0), (t0 + timedelta(seconds=60), 5.0)]
+    trace = PostTrace(t0 + timedelta(seconds=5), notified_at=t0 + timedelta(seconds=45),
+                      replied_at=t0 + timedelta(seconds=70))
+    moved = on_clock({("x", "1"): trace}, freezes.machine_time)[("x", "1")]
+    assert moved.notified_at is not None and moved.replied_at is not None
+    assert (moved.notified_at - moved.released_at).total_seconds() == 10  # 40 s of wall clock, 30 s paused
+    assert (moved.replied_at - moved.released_at).total_seconds() == 30
