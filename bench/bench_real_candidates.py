@@ -9,6 +9,11 @@ the committed ones and/or other `TrainConfig` settings (feature settings refit t
   handles      the @-handles a post names (normalise() turns them all into `xuser`), one binary column each
   minilm       frozen all-MiniLM-L6-v2 sentence embeddings (mean pooling; needs torch at run time: a reference
                for what a transformer would add, not a design the torch-free runtime could ship)
+  tuned static the static embedding fine-tuned on the categories (classifiers/tuned.py, model2vec's training module,
+               fitted on each fold's fit side: ~4-14 min a fold on a loaded machine), its log-probabilities times the
+               weight added to the category head's logits
+  class bias   per-category logit offsets for the real stream (train.choose_class_bias), cross-fitted on the real
+               posts' out-of-fold logits
 Printed: CV macro-F1 on real train posts and on authored ones, its lead over the committed settings with a
 paired bootstrap interval (resampled real train posts), accuracy, and emergency F1 with the thresholds chosen
 out of fold as training chooses them. MiniLM embeddings are cached under /tmp.
