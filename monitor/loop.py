@@ -35,6 +35,7 @@ T = TypeVar("T")
 # periodic jobs, not a queue: each run goes through all it has (the held cases, the alerts, the touched days),
 # so they run on their interval only, never again at once nor woken by another lane's work
 PACED_STAGES = frozenset({"tally", "escalate", "watch"})
+SILENT_STAGES = frozenset({"tally"})  # writes no message: its work wakes nobody
 WAITING_COUNTS = frozenset({"replies_waiting", "days_left"})  # work found but not due yet: not busy
 HEARTBEAT_FORGET_S = 86_400.0  # a heartbeat this old is a process long gone: its row is deleted
 
@@ -241,13 +242,15 @@ class Bot:
 
 
 def _is_busy(stage: Stage, job: Callable[[], dict[str, int] | None]) -> Turn:
-    """Run the stage's job; AGAIN when it did work, so its lane runs it again at once (and wakes the others).
-    A failed run, a run that only found work waiting (a rate limit, days left for later) and a paced stage
-    are idle."""
+    """Run the stage's job; AGAIN when it did work, so its lane runs it again at once (and wakes the others);
+    NEWS when a paced stage did work (the others are woken, it waits its interval). A failed run and a run
+    that only found work waiting (a rate limit, days left for later) are idle."""
     counts = job()
-    if counts is None or stage.name in PACED_STAGES:
+    if counts is None:
         return Turn.IDLE
     is_busy = any(value for key, value in counts.items() if key not in WAITING_COUNTS)
+    if stage.name in PACED_STAGES:  # its messages (an escalation, an alert) go out at once all the same
+        return Turn.NEWS if is_busy and stage.name not in SILENT_STAGES else Turn.IDLE
     return Turn.AGAIN if is_busy else Turn.IDLE
 
 

@@ -221,3 +221,36 @@ def test_a_poll_that_stored_posts_wakes_the_stages_at_once() -> None:
     assert not worker.is_alive()
     assert classify.runs == 2, "the stored post waited for the stage interval"
     assert tally.runs == 1
+
+
+def test_an_escalation_written_wakes_notify_though_escalate_keeps_its_interval() -> None:
+    notify = Draining("notify", backlog=0, key="notified")
+    notify_ran = threading.Event()
+    notify_run = notify.run
+
+    def run_notify(engine: Engine, now: datetime) -> dict[str, int]:
+        counts = notify_run(engine, now)
+        notify_ran.set()
+        return counts
+
+    notify.run = run_notify  # type: ignore[method-assign]
+
+    class Escalate(Draining):
+        def run(self, engine: Engine, now: datetime) -> dict[str, int]:
+            notify_ran.wait(10)  # notify has had its first turn: only a wake brings it back within the hour
+            return super().run(engine, now)
+
+    escalate = Escalate("escalate", backlog=5, key="escalations")
+    bot = Bot(sa.create_engine("sqlite://"), [], [escalate, notify], replace(make_polling(), stage_interval_s=3600.0))
+    stop = threading.Event()
+    worker = threading.Thread(target=bot.run_forever, args=(stop,))
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while notify.runs < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)
+    finally:
+        stop.set()
+        worker.join(10)
+    assert (escalate.runs, notify.runs) == (1, 2)  # escalate is paced: not again at once, though it did work
