@@ -1,11 +1,10 @@
-"""``run.py cases`` as a subprocess: each assignment names the officer, their rank and their station or office."""
+"""``run.py cases`` as a process of its own (forked by :mod:`tests.runfork`): each assignment names the officer, their
+rank and their station or office."""
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from dataclasses import replace
 from datetime import timedelta
 
@@ -13,8 +12,9 @@ from sqlalchemy.engine import Engine
 
 from routing.people import Organisation
 from routing.stage import RouteStage
+from tests import runfork
 from tests.builders import make_org
-from tests.conftest import ROOT, pg_url_for
+from tests.conftest import pg_url_for
 from tests.integration.test_notify_delivery import NOW, add_complaint, context
 
 RANKS = {"L1-A": "Sub-Inspector", "L1-NIGHT": "Head Constable", "ACP2": "ACP", "TS-DAY": "ASI", "TDCP": "DCP"}
@@ -26,14 +26,7 @@ def ranked_org() -> Organisation:
 
 
 def run_cases(engine: Engine, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "run.py"), "cases", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": pg_url_for(engine)},
-    )
+    done = runfork.run(["cases", *args], timeout=120, env={**os.environ, "DATABASE_URL": pg_url_for(engine)})
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
 

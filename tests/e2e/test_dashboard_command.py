@@ -1,17 +1,16 @@
-"""``run.py dashboard`` as an operator runs it: refused without its signing secret, served with it."""
+"""``run.py dashboard`` as an operator runs it: refused without its signing secret, served with it (each a process
+of its own, forked by :mod:`tests.runfork`)."""
 
 from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import requests
 
-from tests.conftest import ROOT
+from tests import runfork
 
 
 def free_port() -> int:
@@ -26,21 +25,17 @@ def env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 def test_without_its_secret_the_dashboard_is_refused_in_one_message(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, str(ROOT / "run.py"), "dashboard"], capture_output=True, text=True,
-                          timeout=120, cwd=ROOT, env=env(tmp_path))
+    done = runfork.run(["dashboard"], timeout=120, env=env(tmp_path))
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "DASHBOARD_SECRET_KEY is not set" in done.stderr and "token_urlsafe" in done.stderr
-    short = subprocess.run([sys.executable, str(ROOT / "run.py"), "dashboard"], capture_output=True, text=True,
-                           timeout=120, cwd=ROOT, env=env(tmp_path, DASHBOARD_SECRET_KEY="too-short"))
+    short = runfork.run(["dashboard"], timeout=120, env=env(tmp_path, DASHBOARD_SECRET_KEY="too-short"))
     assert short.returncode == 2 and "at least 32" in short.stderr
 
 
 def test_with_its_secret_the_dashboard_serves_sign_in_and_health(tmp_path: Path) -> None:
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, str(ROOT / "run.py"), "dashboard", "--port", str(port)], cwd=ROOT,
-        env=env(tmp_path, DASHBOARD_SECRET_KEY="k" * 40), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
+    server = runfork.Forked(["dashboard", "--port", str(port)], env=env(tmp_path, DASHBOARD_SECRET_KEY="k" * 40),
+                            stdout=runfork.DEVNULL, stderr=tmp_path / "dashboard.log")
     try:
         deadline, answer = time.monotonic() + 60, None
         while time.monotonic() < deadline and server.poll() is None:

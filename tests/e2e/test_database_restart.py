@@ -31,7 +31,7 @@ from sqlalchemy.pool import NullPool
 from models.db import make_engine
 from models.tables import Mention
 from sandbox import FacebookPage, SandboxServer, XAccount
-from tests.conftest import ROOT
+from tests import runfork
 from tests.e2e.sim_bot import (
     PAGE,
     X_HANDLE,
@@ -49,7 +49,6 @@ from tests.e2e.sim_bot import (
     write_config,
     x_mention,
 )
-from tests.e2e.test_ingest import RUN
 from tests.invariants import assert_invariants, violations
 
 pytestmark = pytest.mark.slow
@@ -161,7 +160,7 @@ def equals(value: Callable[[], int], wanted: int) -> bool:
     return value() == wanted
 
 
-def wait_until(what: str, check: Callable[[], bool], bot: subprocess.Popen[bytes], log: Path, timeout_s: float = 120) -> None:
+def wait_until(what: str, check: Callable[[], bool], bot: runfork.Forked, log: Path, timeout_s: float = 120) -> None:
     deadline = time.monotonic() + timeout_s
     while not check():
         assert bot.poll() is None, f"the bot exited ({bot.returncode}) before {what}: {log.read_text()[-3000:]}"
@@ -192,8 +191,8 @@ def test_postgresql_stopped_fast_and_immediate_under_a_running_bot_loses_nothing
     watcher = make_engine(server.url, poolclass=NullPool)
     stored = sa.select(sa.func.count()).select_from(Mention)
     with log.open("wb") as stderr:
-        bot = subprocess.Popen([*RUN, "bot", "-c", str(config)], cwd=ROOT, env=bot_environ(receiver),
-                               stdout=subprocess.DEVNULL, stderr=stderr)
+        # a process of its own, forked from one that has imported the stack (tests/runfork.py)
+        bot = runfork.Forked(["bot", "-c", str(config)], env=bot_environ(receiver), stdout=runfork.DEVNULL, stderr=stderr)
     try:
         wait_until("bot running", lambda: "bot running" in log.read_text(), bot, log)
         released = sandbox.state.release(6)

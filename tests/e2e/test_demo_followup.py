@@ -1,23 +1,23 @@
 """``run.py demo --once`` runs the follow-up days: replies land in the citizens' threads exactly once, officers
 act, deadlines pass, citizens write back; a second run on the same database posts nothing new. ``run.py case``
-acts on one of its cases as the desk would."""
+acts on one of its cases as the desk would. Each command is a process of its own, forked by :mod:`tests.runfork`."""
 
 from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests import runfork
 from tests.conftest import ROOT
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(ROOT / "run.py"), *args], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    return runfork.run(args, timeout=600)
 
 
 def demo(tmp_path: Path, db: str, replies: Path) -> dict[str, Any]:
@@ -41,10 +41,7 @@ def test_demo_once_answers_every_thread_once_and_a_second_run_posts_nothing(tmp_
     markers = Counter((r["in_reply_to"], r["text"].rsplit("Ref ", 1)[-1]) for r in received)
     assert max(markers.values()) == 1
 
-    cases_json = subprocess.run(
-        [sys.executable, str(ROOT / "run.py"), "cases", "--json"], capture_output=True, text=True, timeout=300,
-        cwd=ROOT, env={"DATABASE_URL": db, "PATH": "/usr/bin:/bin"},
-    )
+    cases_json = runfork.run(["cases", "--json"], timeout=300, env={"DATABASE_URL": db, "PATH": "/usr/bin:/bin"})
     assert cases_json.returncode == 0, cases_json.stderr[-2000:]
     cases = json.loads(cases_json.stdout)
     answered = [c for c in cases if c["replies"]]
@@ -59,17 +56,12 @@ def test_demo_once_answers_every_thread_once_and_a_second_run_posts_nothing(tmp_
     open_case = next(c for c in cases if c["status"] == "assigned" and not c["misconduct"])
     holder = next(a["officer_id"] for a in open_case["assignments"] if a["role"] == "assignee" and a["status"] == "open")
     env_db = ["--config", str(ROOT / "config.toml")]
-    refused = subprocess.run(
-        [sys.executable, str(ROOT / "run.py"), "case", "act", open_case["docket"], "--officer", "BCP0002",
-         "--note", "done", *env_db], capture_output=True, text=True, timeout=300, cwd=ROOT,
-        env={"DATABASE_URL": db, "PATH": "/usr/bin:/bin"},
-    )
+    refused = runfork.run(["case", "act", open_case["docket"], "--officer", "BCP0002", "--note", "done", *env_db],
+                          timeout=300, env={"DATABASE_URL": db, "PATH": "/usr/bin:/bin"})
     assert refused.returncode == 1 and "only the officer holding the case" in refused.stderr
-    acted = subprocess.run(
-        [sys.executable, str(ROOT / "run.py"), "case", "act", open_case["docket"], "--officer", holder,
-         "--note", "Visited; call me on 98450 12345", *env_db], capture_output=True, text=True, timeout=300, cwd=ROOT,
-        env={"DATABASE_URL": db, "PATH": "/usr/bin:/bin"},
-    )
+    acted = runfork.run(["case", "act", open_case["docket"], "--officer", holder, "--note",
+                         "Visited; call me on 98450 12345", *env_db],
+                        timeout=300, env={"DATABASE_URL": db, "PATH": "/usr/bin:/bin"})
     assert acted.returncode == 0, acted.stderr[-2000:]
     assert "98450 12345" not in acted.stdout and "the citizen will read:" in acted.stdout
     assert "→ action_taken" in acted.stdout

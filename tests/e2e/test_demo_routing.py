@@ -9,8 +9,6 @@ or more inside them; the coordinate-only posts lie 300 m or more inside theirs.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import tomllib
 from collections import Counter
 from dataclasses import dataclass
@@ -27,6 +25,7 @@ from models.routing import Assignment, OutboxMessage
 from models.tables import Complaint, Mention
 from routing.jurisdictions import read_stations
 from routing.people import Organisation, load_organisation
+from tests import runfork
 from tests.conftest import ROOT, pg_url_for
 
 TRAFFIC, POLICE, PAGE = "blrcitytraffic", "BlrCityPolice", "104735829586723"
@@ -131,10 +130,8 @@ def test_demo_once_routes_each_complaint_to_its_station_on_duty_and_notifies_eac
     engine: Engine, tmp_path: Path
 ) -> None:
     notifications = tmp_path / "notifications.jsonl"
-    done = subprocess.run(
+    done = runfork.run(  # run.py demo as a process of its own, forked from one that has imported the stack
         [
-            sys.executable,
-            str(ROOT / "run.py"),
             "demo",
             "--once",
             "--scenario",
@@ -146,10 +143,7 @@ def test_demo_once_routes_each_complaint_to_its_station_on_duty_and_notifies_eac
             "--followup-hours",
             "0",  # routing's messages only: no officer acts, no deadline passes
         ],
-        capture_output=True,
-        text=True,
         timeout=300,
-        cwd=ROOT,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads(done.stdout)

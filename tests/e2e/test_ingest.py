@@ -1,12 +1,12 @@
-"""``run.py`` as a subprocess: the demo's exactly-once storage, and kill -9 at any moment of a poll: no stored
-post ever lies beyond the stored cursor, and in the end every post is stored once."""
+"""``run.py`` as a process of its own: the demo's exactly-once storage, and kill -9 at any moment of a poll: no
+stored post ever lies beyond the stored cursor, and in the end every post is stored once. The processes are
+forked from one that has imported the stack (:mod:`tests.runfork`): a kill -9 kills a whole process all the same."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from subprocess import DEVNULL
 
 import pytest
 import sqlalchemy as sa
@@ -23,6 +22,7 @@ from sqlmodel import col
 
 from models.tables import Account, Mention, PollCursor
 from sandbox import FacebookPage, FaultSpec, SandboxServer, StoredPost, XAccount, load_scenario
+from tests import runfork
 from tests.builders import write_scenario
 from tests.conftest import ROOT, pg_url_for
 
@@ -30,13 +30,10 @@ RUN = [sys.executable, str(ROOT / "run.py")]
 
 
 def run_once(scenario: Path, database_url: str) -> dict[str, int]:
-    done = subprocess.run(
+    done = runfork.run(
         # storage only: no simulated follow-up days (tests/e2e/test_demo_followup.py runs those)
-        [*RUN, "demo", "--once", "--scenario", str(scenario), "--database-url", database_url, "--followup-hours", "0"],
-        capture_output=True,
-        text=True,
+        ["demo", "--once", "--scenario", str(scenario), "--database-url", database_url, "--followup-hours", "0"],
         timeout=600,
-        cwd=ROOT,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     lines = [line for line in done.stdout.splitlines() if line.strip()]
@@ -126,13 +123,8 @@ def test_demo_rejects_a_broken_scenario_with_every_bad_line(tmp_path: Path) -> N
         "not json\n"
         '{"platform": "myspace", "text": "t", "author": "a", "created_at": "2026-11-20T10:00:00Z"}\n'
     )
-    done = subprocess.run(
-        [*RUN, "demo", "--once", "--scenario", str(bad), "--database-url", f"sqlite:///{tmp_path / 'x.db'}"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-    )
+    done = runfork.run(["demo", "--once", "--scenario", str(bad), "--database-url", f"sqlite:///{tmp_path / 'x.db'}"],
+                       timeout=120)
     assert done.returncode == 2
     assert "line 2" in done.stderr and "line 3" in done.stderr
 
@@ -196,11 +188,10 @@ def test_kill_9_mid_poll_loses_and_duplicates_nothing(engine: Engine, tmp_path: 
 
     log = tmp_path / "bot.log"  # a file, not a pipe: a process that is killed never has its pipe drained
 
-    def start_bot() -> subprocess.Popen[bytes]:
-        with log.open("wb") as stderr:
-            return subprocess.Popen([*RUN, "bot", "-c", str(config)], cwd=ROOT, env=env, stdout=DEVNULL, stderr=stderr)
+    def start_bot() -> runfork.Forked:
+        return runfork.Forked(["bot", "-c", str(config)], env=env, stdout=runfork.DEVNULL, stderr=log)
 
-    def wait_until_above(bot: subprocess.Popen[bytes], what: str, count: Callable[[], int], above: int) -> None:
+    def wait_until_above(bot: runfork.Forked, what: str, count: Callable[[], int], above: int) -> None:
         deadline = time.monotonic() + 120
         while count() <= above:
             if bot.poll() is not None:

@@ -4,24 +4,23 @@ nothing) as in the run, progress on stderr, and only the run changes the databas
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from models.db import make_engine, migrate
+from tests import runfork
 from tests.conftest import ROOT
 from tests.integration.test_purge import dump, populate
 
 
 def purge(config: Path, *flags: str) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([sys.executable, str(ROOT / "run.py"), "purge", "-c", str(config), *flags],
-                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    done = runfork.run(["purge", "-c", str(config), *flags], timeout=120)  # a process of its own, forked
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
     return done
 
 
-@pytest.mark.slow  # two run.py processes: about 3 CPU-seconds each
+@pytest.mark.slow  # two run.py processes
 def test_purge_prints_what_it_removed_and_its_dry_run_the_same_without_writing(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'desk.db'}"
     engine = make_engine(url)

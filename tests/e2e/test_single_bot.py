@@ -1,22 +1,22 @@
 """One bot per SQLite file: a second ``run.py bot`` on the same database is refused at start, in one message;
-after the first is killed with ``kill -9`` the lock is gone and a new bot starts (issue 12)."""
+after the first is killed with ``kill -9`` the lock is gone and a new bot starts (issue 12). Each bot is a process
+of its own, forked from one that has imported the stack (:mod:`tests.runfork`)."""
 
 from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
 from sandbox import FacebookPage, SandboxServer, XAccount
-from tests.conftest import ROOT
-from tests.e2e.test_ingest import RUN, bot_config
+from tests import runfork
+from tests.e2e.test_ingest import bot_config
 
 
-def wait_for(log: Path, text: str, bot: subprocess.Popen[bytes], timeout_s: float = 120) -> None:
+def wait_for(log: Path, text: str, bot: runfork.Forked, timeout_s: float = 120) -> None:
     deadline = time.monotonic() + timeout_s
     while text not in log.read_text(encoding="utf-8", errors="replace"):
         assert bot.poll() is None, log.read_text()[-2000:]
@@ -33,19 +33,17 @@ def test_a_second_bot_on_one_sqlite_file_is_refused_and_a_killed_one_leaves_no_l
     ).start()
     config = bot_config(tmp_path, server.url, f"sqlite:///{tmp_path / 'bot.db'}")
     env = {**os.environ, "T": "sandbox-token", "NOTIFY_REDIRECT_URL": "json://127.0.0.1:9/single"}
-    bots: list[subprocess.Popen[bytes]] = []
+    bots: list[runfork.Forked] = []
 
-    def start(name: str) -> tuple[subprocess.Popen[bytes], Path]:
+    def start(name: str) -> tuple[runfork.Forked, Path]:
         log = tmp_path / f"{name}.log"
-        with log.open("wb") as stderr:
-            bots.append(subprocess.Popen([*RUN, "bot", "-c", str(config)], cwd=ROOT, env=env, stderr=stderr))
+        bots.append(runfork.Forked(["bot", "-c", str(config)], env=env, stderr=log))
         return bots[-1], log
 
     try:
         first, first_log = start("first")
         wait_for(first_log, "bot running", first)
-        second = subprocess.run([*RUN, "bot", "-c", str(config)], cwd=ROOT, env=env, capture_output=True, text=True,
-                                timeout=120)
+        second = runfork.run(["bot", "-c", str(config)], env=env, timeout=120)
         assert second.returncode == 2 and "Traceback" not in second.stderr
         assert "another bot is already running on the SQLite database" in second.stderr
         first.send_signal(signal.SIGKILL)

@@ -1,18 +1,18 @@
-"""Every start-up problem is one clear message and exit 2, the same from check-config, bot and demo."""
+"""Every start-up problem is one clear message and exit 2, the same from check-config, bot and demo. Each command
+is a ``run.py`` process of its own, forked from one that has imported the stack (:mod:`tests.runfork`)."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests import runfork
 from tests.conftest import ROOT
 
-RUN = [sys.executable, str(ROOT / "run.py")]
 SAMPLE = (ROOT / "config.toml").read_text(encoding="utf-8")
 ENV = {
     **os.environ,
@@ -45,7 +45,7 @@ def config_with(tmp_path: Path, *edits: tuple[str, str]) -> Path:
 
 
 def run(*args: str, env: dict[str, str] = ENV) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*RUN, *args], capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
+    return runfork.run(args, timeout=120, env=env)
 
 
 def problem_lines(stderr: str) -> list[str]:
