@@ -113,6 +113,9 @@ class MakeInput(Protocol[PostT_co]):
 
 CLAIM_LEASE_S = 60.0  # a dead process's claimed posts are classified by another after this
 FILE_BLOCK = 32  # posts filed per transaction
+# a run takes no new batch after this long, so a stopping bot waits for one batch, not for the whole backlog
+# (a run that classified anything is run again at once by the loop)
+RUN_BUDGET_S = 15.0
 DEADLOCK_RETRIES = 3
 
 
@@ -130,6 +133,7 @@ class ClassifyStage(Generic[PostT]):
         incidents: IncidentPolicy | None = None,
         file_block: int = FILE_BLOCK,
         claim_lease_s: float = CLAIM_LEASE_S,
+        run_budget_s: float = RUN_BUDGET_S,
     ) -> None:
         self._classifier = classifier
         self._make_input = make_input
@@ -137,6 +141,7 @@ class ClassifyStage(Generic[PostT]):
         self._incidents = incidents
         self._file_block = file_block
         self._claim_lease_s = claim_lease_s
+        self._run_budget_s = run_budget_s
         self._process = f"{socket.gethostname()[:64]}:{os.getpid()}"
 
     def run(self, engine: Engine, now: datetime) -> dict[str, int]:
@@ -157,6 +162,8 @@ class ClassifyStage(Generic[PostT]):
                 block = batch[start : start + self._file_block]
                 for key, value in self._file_retrying(engine, block, results, holder, now).items():
                     counts[key] += value
+            if time.monotonic() - started >= self._run_budget_s:
+                return counts
 
     def _file_retrying(
         self,
@@ -417,12 +424,22 @@ def _cases(session: Session, complaints: Sequence[Complaint], replies: Mapping[i
     if not ids:
         return []
     posts: dict[int, list[CasePost]] = {}
-    for m in session.exec(select(Mention).where(col(Mention.complaint_id).in_(ids))).all():
-        if m.complaint_id is not None:
-            post = CasePost(
-                m.external_id, _author(m.platform, m.author_id), m.created_at, m.conversation_id, m.post_category
-            )
-            posts.setdefault(m.complaint_id, []).append(post)
+    # the columns filing reads, not whole rows: a big incident's hundreds of posts (and their raw payloads) are
+    # read again for every post that may join it
+    columns = (
+        col(Mention.complaint_id),
+        col(Mention.external_id),
+        col(Mention.platform),
+        col(Mention.author_id),
+        col(Mention.created_at),
+        col(Mention.conversation_id),
+        col(Mention.post_category),
+    )
+    rows = session.exec(select(*columns).where(col(Mention.complaint_id).in_(ids))).all()
+    for complaint_id, external_id, platform, author_id, created_at, conversation_id, post_category in rows:
+        if complaint_id is not None:
+            post = CasePost(external_id, _author(platform, author_id), created_at, conversation_id, post_category)
+            posts.setdefault(complaint_id, []).append(post)
     return [
         Case(
             id=c.id,

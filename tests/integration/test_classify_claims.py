@@ -98,3 +98,14 @@ def test_two_points_within_the_incident_radius_always_share_a_lock_key() -> None
     assert not place_keys("road_infrastructure", "", 12.9, 77.6, radius_m) & place_keys(
         "traffic_congestion", "", 12.9, 77.6, radius_m
     )
+
+
+def test_a_run_past_its_time_budget_takes_no_new_batch_and_the_next_run_goes_on(engine: Engine) -> None:
+    """A stopping bot waits for the batch in hand, not for the whole backlog: the loop runs the stage again."""
+    three_posts(engine)
+    one_at_a_time = ClassifyStage(ScriptedClassifier(SCRIPT), make_input, batch_size=1, run_budget_s=0.0)
+
+    runs = [one_at_a_time.run(engine, NOW)["classified"] for _ in range(4)]
+
+    assert runs == [1, 1, 1, 0]
+    assert classified_once(engine) == []
