@@ -435,7 +435,7 @@ def _cases(session: Session, complaints: Sequence[Complaint], replies: Mapping[i
         col(Mention.conversation_id),
         col(Mention.post_category),
     )
-    rows = session.exec(select(*columns).where(col(Mention.complaint_id).in_(ids))).all()
+    rows = session.execute(sa.select(*columns).where(col(Mention.complaint_id).in_(ids))).all()
     for complaint_id, external_id, platform, author_id, created_at, conversation_id, post_category in rows:
         if complaint_id is not None:
             post = CasePost(external_id, _author(platform, author_id), created_at, conversation_id, post_category)
