@@ -5,6 +5,8 @@ holder of an account's lease polls it (:mod:`monitor.poller`); each process writ
 leases are spread about evenly (:mod:`models.leases`); a clean stop frees the leases.
 
 Every job goes through :func:`guarded`: the one place in the bot that catches broadly, logs, and goes on.
+Each lane is a standard-library thread waiting on an event rather than a ``schedule`` job: a scheduler library
+cannot wake a job early (a poll that stored posts wakes the stages) nor run it again at once while it finds work.
 """
 
 from __future__ import annotations
