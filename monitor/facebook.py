@@ -4,9 +4,9 @@ What it reads: comments (and replies to comments) on the page's own posts from t
 ``lookback_days``, and posts by others that tag the page. Graph returns both newest first; the
 adapter reads each stream until it reaches the cursor (the newest ``created_time`` already stored)
 and hands the posts over oldest first. The cursor is an ISO timestamp. Graph can show a comment some
-minutes after its ``created_time`` (and the cursor also moves with the page's own replies), so each poll
-reads back ``READ_BACK`` before the cursor: what is read again is dropped by the store's uniqueness, so
-neither a burst within one second nor a comment shown late is lost.
+minutes after its ``created_time``, so each poll reads back ``READ_BACK`` before the cursor (the page's
+own replies, dated when the bot posts them, never move it): what is read again is dropped by the store's
+uniqueness, so neither a burst within one second nor a comment shown late is lost.
 
 Each item is read on its own (``monitor.payload``): one that cannot be read is logged by its id and
 skipped, the rest of the page is kept, and the cursor moves past it when its time was readable. A
@@ -134,8 +134,10 @@ class FacebookPlatform:
             seen.append(read)
         found = [m for m in seen if isinstance(m, FetchedMention)]
         found.sort(key=lambda m: (m.created_at, m.external_id))
-        # a skipped item whose time was readable counts too: the cursor moves past it
-        newest = max((t for t in (stored_up_to, *(m.created_at for m in seen)) if t is not None), default=None)
+        # a skipped item whose time was readable counts too: the cursor moves past it. The page's own replies do
+        # not: one posted now would carry the cursor past citizens' comments Graph has not shown yet
+        times = (m.created_at for m in seen if not (isinstance(m, FetchedMention) and m.is_own))
+        newest = max((t for t in (stored_up_to, *times) if t is not None), default=None)
         yield Page(found, cursor=newest.strftime(GRAPH_TIME) if newest else cursor, is_last=True)
 
     def post_reply(self, in_reply_to: str, text: str) -> str:
