@@ -1,7 +1,7 @@
 """Classify + route throughput with 1 and with 3 bot processes on one PostgreSQL, side by side in one run.
 
     nice -n 10 .venv/bin/python bench/bench_stages.py [--posts 2000] [--history 100000] [--compare 1,3]
-        [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--sqlite]
+        [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--sqlite] [--profile DIR]
 
 Each run gets a fresh database (``s1_bench_<n>`` beside the given one): ``--history`` posts already filed
 (one case each, a month of them, routed or closed; bulk-inserted so the per-post queries meet a realistic
@@ -16,6 +16,7 @@ Prints posts/s classified, cases/s routed, CPU seconds of the workers, and the i
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import multiprocessing as mp
 import os
@@ -121,8 +122,9 @@ def fill(engine: Engine, *, posts: int, history: int, now: datetime, seed: int =
             connection.execute(sa.text("VACUUM ANALYZE"))
 
 
-def worker(url: str, ready: Any, go: Any, stop: Any, results: Any) -> None:
-    """One bot process running only classify and route, as ``run.py bot`` builds them."""
+def worker(url: str, ready: Any, go: Any, stop: Any, results: Any, profile_dir: str | None = None) -> None:
+    """One bot process running only classify and route, as ``run.py bot`` builds them; with ``profile_dir``,
+    its cProfile statistics go to ``profile_dir/stages-<pid>.prof``."""
     from assembly.build import load_classifier, make_stages
     from assembly.city import load_city
     from assembly.settings import load_settings
@@ -135,6 +137,9 @@ def worker(url: str, ready: Any, go: Any, stop: Any, results: Any) -> None:
     engine = make_engine(url)
     ready.release()
     go.wait()
+    profiler = cProfile.Profile() if profile_dir else None
+    if profiler is not None:
+        profiler.enable()
     cpu = time.process_time()
     counts: dict[str, int] = {}
     while not stop.is_set():
@@ -145,7 +150,11 @@ def worker(url: str, ready: Any, go: Any, stop: Any, results: Any) -> None:
                 worked += value
         if not worked:
             time.sleep(0.05)
-    results.put({"pid": os.getpid(), "cpu_s": time.process_time() - cpu, **counts})
+    cpu_s = time.process_time() - cpu
+    if profiler is not None and profile_dir:
+        profiler.disable()
+        profiler.dump_stats(str(Path(profile_dir) / f"stages-{os.getpid()}.prof"))
+    results.put({"pid": os.getpid(), "cpu_s": cpu_s, **counts})
     engine.dispose()
 
 
@@ -160,10 +169,10 @@ def progress(engine: Engine) -> tuple[int, int, int]:
     return int(classified), int(cases), int(waiting)
 
 
-def run(url: str, processes: int, posts: int, timeout_s: float) -> dict[str, Any]:
+def run(url: str, processes: int, posts: int, timeout_s: float, profile_dir: str | None = None) -> dict[str, Any]:
     ctx = mp.get_context("spawn")
     ready, go, stop, results = ctx.Semaphore(0), ctx.Event(), ctx.Event(), ctx.Queue()
-    workers = [ctx.Process(target=worker, args=(url, ready, go, stop, results)) for _ in range(processes)]
+    workers = [ctx.Process(target=worker, args=(url, ready, go, stop, results, profile_dir)) for _ in range(processes)]
     for w in workers:
         w.start()
     for _ in workers:
@@ -218,6 +227,7 @@ def main() -> None:
     parser.add_argument("--sqlite", action="store_true", help="also one process on a SQLite file")
     parser.add_argument("--timeout-s", type=float, default=900)
     parser.add_argument("--keep", action="store_true", help="keep the databases")
+    parser.add_argument("--profile", metavar="DIR", help="write each worker's cProfile statistics to DIR")
     args = parser.parse_args()
     now = datetime.now(UTC)
     rows: list[tuple[str, dict[str, Any]]] = []
@@ -245,7 +255,11 @@ def main() -> None:
                 fill(engine, posts=args.posts, history=args.history, now=now)
                 engine.dispose()
             print(f"{label}: filled in {time.perf_counter() - t:.1f} s", file=sys.stderr)  # noqa: T201
-            result = run(url, n, args.posts, args.timeout_s)
+            profile_dir = None
+            if args.profile:
+                profile_dir = str(Path(args.profile) / (name or "sqlite"))
+                Path(profile_dir).mkdir(parents=True, exist_ok=True)
+            result = run(url, n, args.posts, args.timeout_s, profile_dir)
             rows.append((label, result))
             print(line(label, result, args.posts), flush=True)  # noqa: T201
             for problem in result["problems"][:10]:
