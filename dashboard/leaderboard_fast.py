@@ -16,13 +16,13 @@ import json
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from sqlmodel import Session
 
 from dashboard.leaderboard import HOLDING_STATUSES, TO_ACKNOWLEDGE, By, Directory, Level, Row, Rules, overdue_counts
-from dashboard.leaderboard_sum import sum_rows
+from dashboard.leaderboard_sum import Block, KeyIndex, merge, sum_rows
 from dashboard.leaderboard_tally import DayTally, Kind, contributions, empty_tally, station_assigned, unpack
 from models.leaderboard import load_facts, overdue_groups
 from models.tally import day_versions, holding_starts, read_days, read_meta, touches
@@ -77,16 +77,19 @@ def touched_days(session: Session, tz: tzinfo) -> set[int]:
 
 
 class DayCache:
-    """The day tallies a dashboard process has read, unpacked, by (kind, day, version): a page reads the days'
-    versions (a few bytes each) and only the days it does not hold at that version. A day tallied again gets a
-    new random version, so what is kept is never stale; the least recently used go past ``max_bytes``."""
+    """The day tallies a dashboard process has read, unpacked, by (kind, day, version), and the weeks of pages
+    made from them, by (kind, first day, the days' versions): a page reads the days' versions (a few bytes
+    each), only the days it does not hold at that version, and adds up again only the weeks with a day it
+    has not added at that version (the week with today, mostly). A day tallied again gets a new random
+    version, so what is kept is never stale; the least recently used go past ``max_bytes``."""
 
-    def __init__(self, max_bytes: int = 256 * 2**20) -> None:
+    def __init__(self, max_bytes: int = 512 * 2**20) -> None:
         self.max_bytes, self.size = max_bytes, 0
-        self._days: OrderedDict[tuple[str, int, int], tuple[object, int]] = OrderedDict()
+        self.index = KeyIndex()  # the group ids of the weeks kept
+        self._days: OrderedDict[tuple[str, int, Hashable], tuple[object, int]] = OrderedDict()
         self._lock = threading.Lock()  # the page's requests run in a thread pool
 
-    def get(self, kind: str, day: int, version: int | None) -> object | None:
+    def get(self, kind: str, day: int, version: Hashable | None) -> object | None:
         if version is None:
             return None
         with self._lock:
@@ -95,7 +98,7 @@ class DayCache:
                 self._days.move_to_end((kind, day, version))
             return None if found is None else found[0]
 
-    def put(self, kind: str, day: int, version: int | None, value: object, size: int) -> None:
+    def put(self, kind: str, day: int, version: Hashable | None, value: object, size: int) -> None:
         if version is None or size > self.max_bytes:
             return
         with self._lock:
@@ -107,29 +110,62 @@ class DayCache:
                 self.size -= dropped
 
 
-def _tallies(session: Session, kind: Kind, versions: Mapping[int, int | None], cache: DayCache) -> dict[int, DayTally]:
-    """The stored tallies of these days (those still stored), from the cache or read and kept."""
-    found: dict[int, DayTally] = {}
+Versions = tuple[int, ...] | None  # the versions of a week's days; None: a day not stored (never kept)
+
+
+def _tallies(session: Session, kind: Kind, versions: Mapping[int, int | None], cache: DayCache) -> dict[int, tuple[DayTally, int | None]]:
+    """The stored tallies of these days (those still stored) with the version of each, from the cache or read
+    and kept."""
+    found: dict[int, tuple[DayTally, int | None]] = {}
     for d, version in versions.items():
         kept = cache.get(kind, d, version)
         if isinstance(kept, DayTally):
-            found[d] = kept
+            found[d] = (kept, version)
     for d, stored in read_days(session, kind, [d for d in versions if d not in found]).items():
-        found[d] = tally = unpack(stored.keys, stored.data)
+        tally = unpack(stored.keys, stored.data)
+        found[d] = (tally, stored.version)
         cache.put(kind, d, stored.version, tally, len(stored.data) + 64 * len(tally.keys))
     return found
 
 
-def _assigned(session: Session, versions: Mapping[int, int | None], cache: DayCache) -> dict[int, dict[str, int]]:
-    """The stations' cases of these days (the map), from the cache or read and kept."""
-    found: dict[int, dict[str, int]] = {}
+def _assigned(session: Session, versions: Mapping[int, int | None], cache: DayCache) -> dict[int, tuple[dict[str, int], int | None]]:
+    """The stations' cases of these days (the map) with the version of each, from the cache or read and kept."""
+    found: dict[int, tuple[dict[str, int], int | None]] = {}
     for d, version in versions.items():
         kept = cache.get("assigned", d, version)
         if isinstance(kept, dict):
-            found[d] = kept
+            found[d] = (kept, version)
     for d, stored in read_days(session, "station", [d for d in versions if d not in found], with_data=False).items():
-        found[d] = per_station = dict(zip(json.loads(stored.keys), json.loads(stored.assigned), strict=True))
+        per_station = dict(zip(json.loads(stored.keys), json.loads(stored.assigned), strict=True))
+        found[d] = (per_station, stored.version)
         cache.put("assigned", d, stored.version, per_station, 64 * len(per_station))
+    return found
+
+
+def _week_versions(versions: Sequence[int | None]) -> Versions:
+    return None if any(v is None for v in versions) else tuple(v for v in versions if v is not None)
+
+
+def _week(kind: Kind, first: int, days: Sequence[tuple[DayTally, int | None]], cache: DayCache) -> Block:
+    """A week of the page (the days from ``first``) as one block, kept by its days' versions."""
+    versions = _week_versions([v for _, v in days])
+    kept = cache.get(f"{kind}/week/{len(days)}", first, versions)
+    if isinstance(kept, Block):
+        return kept
+    block = merge([t for t, _ in days], cache.index)
+    size = sum(v.nbytes + o.nbytes for v, o in zip(block.values, block.owners, strict=True)) + block.counts.nbytes + 64
+    cache.put(f"{kind}/week/{len(days)}", first, versions, block, size)
+    return block
+
+
+def _week_map(first: int, days: Sequence[tuple[Mapping[str, int], int | None]], cache: DayCache) -> dict[str, int]:
+    """A week's cases per station (the map), kept by its days' versions."""
+    versions = _week_versions([v for _, v in days])
+    kept = cache.get(f"assigned/week/{len(days)}", first, versions)
+    if isinstance(kept, dict):
+        return kept
+    found = station_assigned([d for d, _ in days])
+    cache.put(f"assigned/week/{len(days)}", first, versions, found, 64 * len(found))
     return found
 
 
@@ -147,7 +183,7 @@ def fast_rows(
     cache: DayCache | None = None,
 ) -> tuple[list[Row], dict[str, int]]:
     """The rows of the period [since, until) (local dates) and the map's cases per station; ``cache`` keeps
-    the days read for the next page (None: nothing kept)."""
+    the days read and the weeks added up for the next page (None: nothing kept)."""
     cache = cache or DayCache(0)
     kind: Kind = by if by != "area" else level
     first, end = since.toordinal(), until.toordinal()
@@ -157,7 +193,7 @@ def fast_rows(
     station_versions = versions if kind == "station" else day_versions(session, "station", first, end) if usable else {}
     wanted = {d: v for d, v in versions.items() if d not in dirty and d in station_versions}
     stored = _tallies(session, kind, wanted, cache)
-    stations: dict[int, dict[str, int]] = {}
+    stations: dict[int, tuple[dict[str, int], int | None]] = {}
     if kind != "station":
         stations = _assigned(session, {d: station_versions[d] for d in stored}, cache)
     live = {d for d in range(first, end) if d not in stored or (kind != "station" and d not in stations)}
@@ -165,13 +201,19 @@ def fast_rows(
     computed: dict[tuple[int, Kind], DayTally] = {}
     for a, b in runs(live):
         computed |= tally_range(session, a, b, kinds=kinds, tz=tz, directory=directory, now=now)
-    days = [((d - first) // 7, computed[(d, kind)] if d in live else stored[d]) for d in range(first, end)]
+    starts = range(first, end, 7)
+    weeks = [
+        _week(kind, a, [(computed[(d, kind)], None) if d in live else stored[d] for d in range(a, min(a + 7, end))], cache)
+        for a in starts
+    ]
     late = overdue_groups(session, now=now, held=HOLDING_STATUSES, to_acknowledge=TO_ACKNOWLEDGE)
     overdue = overdue_counts(late, by=by, directory=directory, level=level)
-    weeks = len(range(0, end - first, 7))
-    rows = sum_rows(days, weeks=weeks, overdue=overdue, now=now.timestamp(), by=by, level=level, rules=rules, directory=directory)
+    rows = sum_rows(weeks, index=cache.index, overdue=overdue, now=now.timestamp(), by=by, level=level, rules=rules, directory=directory)
     logger.debug("leaderboard %s %s..%s: %d days tallied, %d computed", by, since, until - timedelta(days=1), end - first - len(live), len(live))
     if kind == "station":  # the map's counts are the station rows' cases
         return rows, station_assigned([{r.key: int(r.value("assigned") or 0) for r in rows}])
-    per_day = [computed[(d, "station")].assigned() if d in live else stations[d] for d in range(first, end)]
-    return rows, station_assigned(per_day)
+    per_week = [
+        _week_map(a, [(computed[(d, "station")].assigned(), None) if d in live else stations[d] for d in range(a, min(a + 7, end))], cache)
+        for a in starts
+    ]
+    return rows, station_assigned(per_week)

@@ -9,25 +9,76 @@ number: the drill-down computes those.
 
 from __future__ import annotations
 
-import math
+import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from itertools import chain
+from dataclasses import dataclass
 from typing import overload
 
 import numpy as np
 import numpy.typing as npt
 
 from dashboard.leaderboard import MEASURES, By, Directory, Level, Measure, Row, Rules, Week, describe
-from dashboard.leaderboard_tally import ARRAYS, COUNTS, DayTally
+from dashboard.leaderboard_tally import ARRAYS, COUNTS, DayTally, Floats, Ints
 
 _TIMES = (("ack_officer", 0), ("ack_citizen", 1), ("act_officer", 2), ("act_citizen", 3))
 _RUNNING, _CLOSED = ARRAYS.index("ack_running"), ARRAYS.index("closed")
+_NAMES = (
+    "assigned", "ack_in_time", *(f"{name}_{p}" for name, _ in _TIMES for p in ("p50", "p90")), "resolved", "reopened", "escalations",
+    "replies", "overdue",
+)
+assert _NAMES == tuple(m.name for m in MEASURES), "sum_rows writes the measures in MEASURES' order"
+_AT = {name: i for i, name in enumerate(_NAMES)}
+
+
+class KeyIndex:
+    """Group keys as small integers, shared by the blocks a dashboard process keeps: a day's keys are looked up
+    once when its block is made, never again per page."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int] = {}
+        self.keys: list[str] = []  # only appended to: id → key
+        self._lock = threading.Lock()  # the page's requests run in a thread pool
+
+    def ids(self, keys: Sequence[str]) -> Ints:
+        with self._lock:
+            for key in keys:
+                if key not in self._ids:
+                    self._ids[key] = len(self.keys)
+                    self.keys.append(key)
+            return np.fromiter(map(self._ids.__getitem__, keys), np.int64, len(keys))
+
+
+@dataclass(frozen=True)
+class Block:
+    """Consecutive days' tallies of one kind added together: per group present (``groups``, ids of a
+    :class:`KeyIndex`) the summed counts, and each array's values of all the days with their group's id.
+    Values are kept, not summarised: the medians and 90th percentiles are over the union."""
+
+    groups: Ints
+    counts: Ints  # shape (len(groups), len(COUNTS))
+    values: tuple[Floats, ...]  # one per ARRAYS
+    owners: tuple[Ints, ...]  # the group id of each value
+
+
+def merge(days: Sequence[DayTally], index: KeyIndex) -> Block:
+    """The days' tallies as one block (a week of the page)."""
+    shown = [day for day in days if day.keys]
+    ids = [index.ids(day.keys) for day in shown]
+    if not shown:
+        nothing = tuple(np.zeros(0, np.float64) for _ in ARRAYS)
+        return Block(np.zeros(0, np.int64), np.zeros((0, len(COUNTS)), np.int64), nothing, tuple(np.zeros(0, np.int64) for _ in ARRAYS))
+    groups, at = np.unique(np.concatenate(ids), return_inverse=True)
+    table = np.concatenate([day.counts for day in shown])
+    counts = np.stack([_add(at, table[:, j], len(groups)) for j in range(len(COUNTS))], axis=1)
+    values = tuple(np.concatenate([day.values[a] for day in shown]) for a in range(len(ARRAYS)))
+    owners = tuple(np.concatenate([i[day.owners[a]] for day, i in zip(shown, ids, strict=True)]) for a in range(len(ARRAYS)))
+    return Block(groups, counts, values, owners)
 
 
 def sum_rows(
-    days: Sequence[tuple[int, DayTally]],
+    weeks: Sequence[Block],
     *,
-    weeks: int,
+    index: KeyIndex,
     overdue: Mapping[str, int],
     now: float,
     by: By,
@@ -35,18 +86,19 @@ def sum_rows(
     rules: Rules,
     directory: Directory,
 ) -> list[Row]:
-    """``days``: (week index, the day's tally) for every day of the period; ``overdue``: cases overdue now
-    per group. One row per group with cases in the period or overdue now, unsorted."""
-    every_key = list(chain.from_iterable(day.keys for _, day in days))
-    index = {k: i for i, k in enumerate(dict.fromkeys([*every_key, *overdue]))}
-    ids = np.fromiter(map(index.__getitem__, every_key), np.int64, len(every_key))
-    n, w = len(index), max(weeks, 1)
+    """``weeks``: the period's weeks in order, each one block (the last may be short); ``overdue``: cases
+    overdue now per group. One row per group with cases in the period or overdue now, unsorted."""
+    late_ids = index.ids(list(overdue))
+    names = index.keys
+    n, w = len(names), max(len(weeks), 1)
     resolved_before = now - rules.resolved_after_days * 86400.0  # as measure_rows has it, to the last bit
-    # every day's entries (a group's row of a day) at once: entry e is group ids[e] in week week_of[e]
-    shown = [(week, day) for week, day in days if day.keys]
-    week_of = np.repeat(np.array([week for week, _ in shown], np.int64), [len(day.keys) for _, day in shown])
-    starts = np.cumsum([0] + [len(day.keys) for _, day in shown])
-    table = np.concatenate([day.counts for _, day in shown]) if shown else np.zeros((0, len(COUNTS)), np.int64)
+    # every week's entries at once: entry e is group ids[e] in week week_of[e]
+    ids = np.concatenate([b.groups for b in weeks]) if weeks else np.zeros(0, np.int64)
+    week_of = np.repeat(np.arange(len(weeks), dtype=np.int64), [len(b.groups) for b in weeks])
+    table = np.concatenate([b.counts for b in weeks]) if weeks else np.zeros((0, len(COUNTS)), np.int64)
+    present = np.zeros(n, np.bool_)
+    present[ids] = True
+    present[late_ids] = True
     counts = np.zeros((n, len(COUNTS)), np.int64)
     by_week = np.zeros((n * w, 3), np.int64)  # per group and week: cases, acknowledgements met, due
     cell = ids * w + week_of
@@ -55,49 +107,71 @@ def sum_rows(
     for j in range(3):
         by_week[:, j] = _add(cell, table[:, j], n * w)
 
-    def entries(a: int) -> tuple[np.ndarray, np.ndarray]:
-        """Array ``a``'s values of every day and the entry each belongs to."""
-        if not shown:
-            return np.zeros(0, np.float64), np.zeros(0, np.int64)
-        values = np.concatenate([day.values[a] for _, day in shown])
-        owners = np.concatenate([day.owners[a] + start for (_, day), start in zip(shown, starts.tolist(), strict=False)])
-        return values, owners
+    def entries(a: int) -> tuple[Floats, Ints, Ints]:
+        """Array ``a``'s values of every week, the group of each and its week."""
+        if not weeks:
+            return np.zeros(0, np.float64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+        values = np.concatenate([b.values[a] for b in weeks])
+        owners = np.concatenate([b.owners[a] for b in weeks])
+        return values, owners, np.repeat(np.arange(len(weeks), dtype=np.int64), [len(b.values[a]) for b in weeks])
 
-    running, at = entries(_RUNNING)
-    late = at[running < now]  # a deadline still running when tallied, passed by now: missed
-    counts[:, 2] += np.bincount(ids[late], minlength=n)
-    by_week[:, 2] += np.bincount(cell[late], minlength=n * w)
-    closed, at = entries(_CLOSED)
-    resolved = np.bincount(ids[at[closed <= resolved_before]], minlength=n)
-    times: list[tuple[list[np.ndarray], list[np.ndarray]]] = []
+    running, at, week = entries(_RUNNING)
+    late = running < now  # a deadline still running when tallied, passed by now: missed
+    counts[:, 2] += np.bincount(at[late], minlength=n)
+    by_week[:, 2] += np.bincount(at[late] * w + week[late], minlength=n * w)
+    closed, at, _ = entries(_CLOSED)
+    resolved = np.bincount(at[closed <= resolved_before], minlength=n)
+    times: list[tuple[list[Floats], list[Ints]]] = []
     for _, a in _TIMES:
-        values, at = entries(a)
-        times.append(([values], [ids[at]]) if len(values) else ([], []))
+        values = np.concatenate([b.values[a] for b in weeks]) if weeks else np.zeros(0, np.float64)
+        owners = np.concatenate([b.owners[a] for b in weeks]) if weeks else np.zeros(0, np.int64)
+        times.append(([values], [owners]) if len(values) else ([], []))
     trend = by_week.reshape(n, w, 3)
     ranks = [_nearest_ranks(values, owners, n) for values, owners in times]
     rows = []
-    trend_of = trend[:, :weeks]
     counts_of, resolved_of = counts.tolist(), resolved.tolist()
-    for key, i in index.items():
-        c = counts_of[i]
-        measures = {
-            "assigned": Measure(float(c[0])),
-            "ack_in_time": Measure(100.0 * c[1] / c[2] if c[2] else None),
-            "resolved": Measure(float(resolved_of[i])),
-            "reopened": Measure(100.0 * c[4] / c[3] if c[3] else None),
-            "escalations": Measure(float(c[5])),
-            "replies": Measure(float(c[6])),
-            "overdue": Measure(float(overdue.get(key, 0))),
-        }
-        for (name, _), (p50, p90) in zip(_TIMES, ranks, strict=True):
-            measures[f"{name}_p50"], measures[f"{name}_p90"] = Measure(p50[i]), Measure(p90[i])
+    (a50, a90), (c50, c90), (t50, t90), (u50, u90) = ranks
+    for i in np.flatnonzero(present).tolist():
+        key, c = names[i], counts_of[i]
+        shown = (  # MEASURES' order
+            float(c[0]),
+            100.0 * c[1] / c[2] if c[2] else None,
+            a50[i], a90[i], c50[i], c90[i], t50[i], t90[i], u50[i], u90[i],
+            float(resolved_of[i]),
+            100.0 * c[4] / c[3] if c[3] else None,
+            float(c[5]),
+            float(c[6]),
+            float(overdue.get(key, 0)),
+        )
         label, detail = describe(key, by, level, directory)
         cases = c[0]
         unranked = None
         if cases < rules.min_cases:
             unranked = f"not ranked: {cases} case{'s' if cases != 1 else ''}, fewer than {rules.min_cases}"
-        rows.append(Row(key, label, detail, {m.name: measures[m.name] for m in MEASURES}, TrendWeeks(trend_of[i]), None, unranked))
+        rows.append(Row(key, label, detail, RowMeasures(shown), TrendWeeks(trend[i, : len(weeks)]), None, unranked))
     return rows
+
+
+class RowMeasures(Mapping[str, Measure]):
+    """A row's numbers kept as one tuple (MEASURES' order), each made a :class:`Measure` only when read: a
+    year by officer is fifteen thousand numbers, and ranking reads one per row."""
+
+    __slots__ = ("numbers",)
+
+    def __init__(self, numbers: tuple[float | None, ...]) -> None:
+        self.numbers = numbers
+
+    def __getitem__(self, name: str) -> Measure:
+        return Measure(self.numbers[_AT[name]])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_NAMES)
+
+    def __len__(self) -> int:
+        return len(_NAMES)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
 
 
 class TrendWeeks(Sequence[Week]):
@@ -163,13 +237,14 @@ def _nearest_ranks(values: list[np.ndarray], owners: list[np.ndarray], n: int) -
     v, o = np.concatenate(values), np.concatenate(owners)
     order = np.argsort(o.astype(np.int16 if n < 2**15 else np.int64), kind="stable")  # by group (radix sort)
     v = v[order]
-    ends = np.cumsum(np.bincount(o, minlength=n)).tolist()
+    sizes = np.bincount(o, minlength=n)
+    k50 = np.maximum(0, np.ceil(0.5 * sizes).astype(np.int64) - 1).tolist()  # as math.ceil: sizes are small integers
+    k90 = np.maximum(0, np.ceil(0.9 * sizes).astype(np.int64) - 1).tolist()
     start = 0
-    for i, end in enumerate(ends):
-        size = end - start
-        if size:
-            k50, k90 = max(0, math.ceil(0.5 * size) - 1), max(0, math.ceil(0.9 * size) - 1)
-            part = np.partition(v[start:end], (k50, k90))  # the k-th smallest without sorting them all
-            p50[i], p90[i] = float(part[k50]), float(part[k90])
+    for i, end in enumerate(np.cumsum(sizes).tolist()):
+        if end > start:
+            part = v[start:end].copy()
+            part.partition((k50[i], k90[i]))  # the k-th smallest without sorting them all
+            p50[i], p90[i] = part.item(k50[i]), part.item(k90[i])
         start = end
     return p50, p90

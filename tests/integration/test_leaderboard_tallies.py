@@ -237,3 +237,54 @@ def test_with_a_version_that_does_not_change_the_kept_days_go_stale(cases: tuple
     with pytest.raises(AssertionError):
         check_all(engine, random.Random(5), 40, cache)
     check_all(engine, random.Random(5), 4)  # read afresh, the same days are right
+
+
+@pytest.mark.slow
+def test_kept_weeks_are_added_again_only_when_one_of_their_days_is_tallied_again(
+    cases: tuple[Engine, list[int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page adds up its weeks (the last one short) and keeps them by their days' versions: the same period
+    again adds up nothing, the period a day later (other weeks) adds up its own, and after a case of one day
+    is changed and its day tallied again only that day's week is added up again; every page equals the
+    computation over all the cases."""
+    engine, ids = cases
+    refresher = TallyRefresher(DIRECTORY, TZ, days_per_run=100)
+    refresher.run(engine, NOW)
+    merged: list[int] = []
+    merge = fast.merge
+
+    def counted(days: Any, index: Any) -> Any:
+        merged.append(len(days))
+        return merge(days, index)
+
+    monkeypatch.setattr(fast, "merge", counted)
+    cache = DayCache()
+    with session_scope(engine) as session:
+        since = date.fromordinal(fast.local_day(first_holding_start(session) or 0.0, TZ))  # the first day tallied
+    until = since + timedelta(days=17)  # two weeks and a short one of 3 days
+    for by, level in (("officer", "acp"), ("station", "acp"), ("area", "dcp")):
+        merged.clear()
+        assert actual(engine, by, level, since, until, NOW, cache) == expected(engine, by, level, since, until, NOW)
+        assert merged == [7, 7, 3]
+        assert actual(engine, by, level, since, until, NOW + 5 * H, cache) == expected(engine, by, level, since, until, NOW + 5 * H)
+        assert merged == [7, 7, 3]  # kept: nothing added up again, later now or not
+        later = since + timedelta(days=1)
+        assert actual(engine, by, level, later, until, NOW, cache) == expected(engine, by, level, later, until, NOW)
+        assert merged == [7, 7, 3, 7, 7, 2]
+    # a case first held in the second week is closed without its note: its day is tallied again
+    with session_scope(engine) as session:
+        second = local_midnight(since + timedelta(days=7), TZ)
+        held = session.exec(select(Assignment).where(Assignment.assigned_at >= second, Assignment.assigned_at < second + timedelta(days=7))
+                            .order_by(col(Assignment.assigned_at))).first()
+        assert held is not None
+        case = session.get(Complaint, held.complaint_id)
+        assert case is not None
+        case.status, case.action_note, case.closed_at = "closed", None, NOW - 3 * H
+    merged.clear()
+    assert actual(engine, "officer", "acp", since, until, NOW, cache) == expected(engine, "officer", "acp", since, until, NOW)
+    assert merged == [7]  # touched, not yet tallied again: its week from the cases, the others kept
+    while refresher.run(engine, NOW)["tally_days"]:
+        pass
+    merged.clear()
+    assert actual(engine, "officer", "acp", since, until, NOW, cache) == expected(engine, "officer", "acp", since, until, NOW)
+    assert merged == [7]  # tallied again: only its week added up again
