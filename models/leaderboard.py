@@ -222,6 +222,9 @@ class OverdueGroup(NamedTuple):
     holdings: int
 
 
+HELD_IN_INDEX = ("assigned", "acknowledged", "reopen_requested")  # ix_complaint_held's statuses (models.tally), in its order
+
+
 def overdue_groups(session: Session, *, now: datetime, held: Collection[str], to_acknowledge: Collection[str]) -> list[OverdueGroup]:
     """The holdings open now with a deadline passed and not met, counted per officer, station and misconduct
     flag (all that says whose they are): overdue now in one grouped query, not a row per holding. A holding
@@ -233,15 +236,19 @@ def overdue_groups(session: Session, *, now: datetime, held: Collection[str], to
     # written out, not bound: SQLite takes a partial index only for a query that says its WHERE in the same words
     holding = (a.c.status == sa.literal_column("'open'"), a.c.role == sa.literal_column("'assignee'"), a.c.officer_id.is_not(None))
     held_statuses = sorted(map(str, held))
+    if set(held_statuses) == set(HELD_IN_INDEX):  # the list of ix_complaint_held, as it says it: SQLite then reads that index alone
+        held_statuses = list(HELD_IN_INDEX)
+    is_held = c.c.status.in_([sa.literal_column(f"'{s}'") for s in held_statuses])
+    not_to_acknowledge = set(held_statuses) - set(map(str, to_acknowledge))  # a NOT IN: the planners keep to the indexes
     station = sa.func.coalesce(a.c.station_id, c.c.station_id).label("station")
     columns = (a.c.id, a.c.officer_id, station, c.c.is_misconduct)
     on_case = c.c.id == a.c.complaint_id
     late_ack = sa.select(*columns).join(c, on_case).where(
         *holding, a.c.acknowledged_at.is_(None), a.c.acknowledge_by <= now, epoch(a.c.acknowledge_by) <= at,
-        c.c.status.in_(sorted(set(held_statuses) & set(map(str, to_acknowledge)))),  # one list: the planner sees the index's
+        is_held, *([c.c.status.not_in(sorted(not_to_acknowledge))] if not_to_acknowledge else []),
     )
     late_act = sa.select(*columns).join(c, on_case).where(
-        *holding, a.c.acted_at.is_(None), a.c.act_by <= now, epoch(a.c.act_by) <= at, c.c.status.in_(held_statuses),
+        *holding, a.c.acted_at.is_(None), a.c.act_by <= now, epoch(a.c.act_by) <= at, is_held,
     )
     late = sa.union(late_ack, late_act).subquery("late")  # a holding late on both counts once
     rows = session.execute(

@@ -16,7 +16,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel
 
-from models.leaderboard import among, epoch
+from models.leaderboard import HELD_IN_INDEX, among, epoch
 from models.routing import Assignment
 from models.tables import Complaint
 from models.types import UTCDateTime
@@ -53,7 +53,7 @@ TALLY_META = sa.Table(
 # overdue now from small covering indexes (migration 0014): the open holdings not yet acknowledged, not yet
 # acted on, and the cases an officer holds
 _HOLDING = "status = 'open' AND role = 'assignee' AND officer_id IS NOT NULL"
-_HELD = "status IN ('assigned', 'acknowledged', 'reopen_requested')"
+_HELD = f"status IN ({', '.join(repr(s) for s in HELD_IN_INDEX)})"  # as the overdue query says it
 _a, _c = Assignment.__table__, Complaint.__table__  # type: ignore[attr-defined]
 for _name, _due, _where in (
     ("ix_assignment_late_ack", _a.c.acknowledge_by, f"{_HOLDING} AND acknowledged_at IS NULL"),
