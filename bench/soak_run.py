@@ -3,6 +3,7 @@ steady rate with faults on, one process killed with SIGKILL and restarted part-w
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import logging
@@ -180,7 +181,9 @@ def run(options: RunOptions, say: Any, controls: Controls | None = None) -> RunR
     name = f"soak_{stamp}_p{options.processes}"
     accounts = make_accounts(options.accounts)
     posts = make_posts(options.posts, accounts, load_texts(), seed=options.seed)
-    with tempfile.TemporaryDirectory(prefix=f"{name}_") as tmp:
+    # --keep keeps the folder too (the bots' logs, the sandbox's, what the receiver got)
+    kept = contextlib.nullcontext(tempfile.mkdtemp(prefix=f"{name}_")) if options.keep else None
+    with kept or tempfile.TemporaryDirectory(prefix=f"{name}_") as tmp:
         folder = Path(tmp)
         (folder / "accounts.json").write_text(json.dumps([a.to_json() for a in accounts]), encoding="utf-8")
         sandbox, sandbox_url = _start_sandbox(folder, folder / "accounts.json", options.x_replies_per_15_min)
@@ -199,7 +202,7 @@ def run(options: RunOptions, say: Any, controls: Controls | None = None) -> RunR
             result = _drive(options, name, url, engine, fleet, (sandbox.pid, sandbox_url), posts, receiver, say,
                             controls)
             if options.keep:
-                logger.info("kept the logs in %s", folder)
+                say(f"[{name}] logs kept in {folder}")
             return result
         finally:
             if fleet is not None:

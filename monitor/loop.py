@@ -225,6 +225,12 @@ class Bot:
                 lane.wake()
             for lane in lanes:
                 lane.join()
+            busiest = sorted(lanes, key=lambda lane: -lane.cpu_s)
+            logger.info(
+                "CPU: %.1f s in all; by lane (its own thread, not its send workers): %s",
+                time.process_time(),
+                ", ".join(f"{lane.name} {lane.cpu_s:.1f} s/{lane.runs} runs" for lane in busiest),
+            )
             if self.accounts:
                 guarded("release leases", self.release_leases)()
         logger.info("bot stopped")
@@ -290,6 +296,8 @@ class Lane:
         self._stop = stop
         self._on_news = on_news
         self._woken = threading.Event()
+        self.cpu_s = 0.0  # this lane's thread's CPU time in its runs (its own pools' workers not counted)
+        self.runs = 0
         self._thread = threading.Thread(target=self._run, name=name.replace(" ", "-")[:24], daemon=True)
 
     def start(self) -> None:
@@ -302,7 +310,10 @@ class Lane:
         while not self._stop.is_set():
             started = time.monotonic()
             self._woken.clear()  # a wake during the run makes the next one come at once
+            cpu = time.thread_time()
             turn = self._job()
+            self.cpu_s += time.thread_time() - cpu
+            self.runs += 1
             if turn in (Turn.NEWS, Turn.AGAIN) and self._on_news is not None:
                 self._on_news()
             if turn is Turn.AGAIN:
