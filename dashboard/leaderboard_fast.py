@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from sqlmodel import Session
 
 from dashboard.leaderboard import HOLDING_STATUSES, TO_ACKNOWLEDGE, By, Directory, Level, Row, Rules, overdue_counts
-from dashboard.leaderboard_sum import Block, KeyIndex, merge, sum_rows
+from dashboard.leaderboard_sum import Block, KeyIndex, Ranked, merge, rank_times, sum_rows
 from dashboard.leaderboard_tally import DayTally, Kind, contributions, empty_tally, station_assigned, unpack
 from models.leaderboard import load_facts, overdue_groups
 from models.tally import day_versions, holding_starts, read_days, read_meta, touches
@@ -146,16 +146,28 @@ def _week_versions(versions: Sequence[int | None]) -> Versions:
     return None if any(v is None for v in versions) else tuple(v for v in versions if v is not None)
 
 
-def _week(kind: Kind, first: int, days: Sequence[tuple[DayTally, int | None]], cache: DayCache) -> Block:
+def _week(kind: Kind, first: int, days: Sequence[tuple[DayTally, int | None]], cache: DayCache) -> tuple[Block, Versions]:
     """A week of the page (the days from ``first``) as one block, kept by its days' versions."""
     versions = _week_versions([v for _, v in days])
     kept = cache.get(f"{kind}/week/{len(days)}", first, versions)
     if isinstance(kept, Block):
-        return kept
+        return kept, versions
     block = merge([t for t, _ in days], cache.index)
     size = sum(v.nbytes + o.nbytes for v, o in zip(block.values, block.owners, strict=True)) + block.counts.nbytes + 64
     cache.put(f"{kind}/week/{len(days)}", first, versions, block, size)
-    return block
+    return block, versions
+
+
+def _ranked(kind: Kind, first: int, weeks: Sequence[tuple[Block, Versions]], cache: DayCache) -> tuple[Ranked, ...]:
+    """The times of these weeks (all of the page's but the last) ranked, kept by their days' versions: a page
+    of the same period ranks only its last week's values (the one with today) again."""
+    versions = None if any(v is None for _, v in weeks) else tuple(v for _, v in weeks)
+    kept = cache.get(f"{kind}/ranked/{len(weeks)}", first, versions)
+    if isinstance(kept, tuple):
+        return kept
+    ranked = rank_times([b for b, _ in weeks], len(cache.index.keys))
+    cache.put(f"{kind}/ranked/{len(weeks)}", first, versions, ranked, sum(r.values.nbytes + r.starts.nbytes for r in ranked) + 64)
+    return ranked
 
 
 def _week_map(first: int, days: Sequence[tuple[Mapping[str, int], int | None]], cache: DayCache) -> dict[str, int]:
@@ -208,7 +220,11 @@ def fast_rows(
     ]
     late = overdue_groups(session, now=now, held=HOLDING_STATUSES, to_acknowledge=TO_ACKNOWLEDGE)
     overdue = overdue_counts(late, by=by, directory=directory, level=level)
-    rows = sum_rows(weeks, index=cache.index, overdue=overdue, now=now.timestamp(), by=by, level=level, rules=rules, directory=directory)
+    prefix = _ranked(kind, first, weeks[:-1], cache)
+    rows = sum_rows(
+        [b for b, _ in weeks], index=cache.index, overdue=overdue, now=now.timestamp(), by=by, level=level, rules=rules, directory=directory,
+        prefix=prefix,
+    )
     logger.debug("leaderboard %s %s..%s: %d days tallied, %d computed", by, since, until - timedelta(days=1), end - first - len(live), len(live))
     if kind == "station":  # the map's counts are the station rows' cases
         return rows, station_assigned([{r.key: int(r.value("assigned") or 0) for r in rows}])

@@ -30,28 +30,30 @@ class Sparkline:
         self.bar_width = round(self.slot * 0.8, 1)
         self.lefts = [round(x + self.slot * 0.1, 1) for x in xs]
         self.centres = [round(x + self.slot / 2, 1) for x in xs]
+        self.dot_lefts = [round(c - 1.6, 1) for c in self.centres]
         self.first = starts[0] if starts else None
-        self._seen_bars: dict[tuple[int, int, int], str] = {}
-        self._seen_dots: dict[tuple[int, int, int], tuple[str, str]] = {}
+        self._seen_bars: dict[tuple[int, int], str] = {}  # (cases, the row's most): all but the x
+        self._seen_dots: dict[tuple[int, int], tuple[str, str]] = {}  # (met, due): the y of the point and the dot
         self.head = f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="{_LABEL}">'
 
     def __call__(self, weeks: Sequence[Week]) -> str:
         weeks = tuple(weeks)[: len(self.lefts)]
         most = max((w.cases for w in weeks), default=0)
         bars, points, dots = [], [], []
-        for i, w in enumerate(weeks):
-            if w.cases and most:
-                bar = self._seen_bars.get((i, w.cases, most))
+        cases = met = due = 0
+        for i, (n, m, d) in enumerate(weeks):
+            cases, met, due = cases + n, met + m, due + d
+            if n and most:
+                bar = self._seen_bars.get((n, most))
                 if bar is None:
-                    bar = self._seen_bars[(i, w.cases, most)] = self._bar(i, w.cases, most)
-                bars.append(bar)
-            if w.ack_due:
-                dot = self._seen_dots.get((i, w.ack_met, w.ack_due))
+                    bar = self._seen_bars[(n, most)] = self._bar(n, most)
+                bars.append(f"M{self.lefts[i]}{bar}")
+            if d:
+                dot = self._seen_dots.get((m, d))
                 if dot is None:
-                    dot = self._seen_dots[(i, w.ack_met, w.ack_due)] = self._dot(i, w)
-                points.append(dot[0])
-                dots.append(dot[1])
-        cases, met, due = sum(w.cases for w in weeks), sum(w.ack_met for w in weeks), sum(w.ack_due for w in weeks)
+                    dot = self._seen_dots[(m, d)] = self._dot(Week(n, m, d))
+                points.append(f"{self.centres[i]},{dot[0]}")
+                dots.append(f"M{self.dot_lefts[i]} {dot[1]}h3.2v3.2h-3.2z")
         title = f"{len(weeks)} week{'s' if len(weeks) != 1 else ''}"
         if self.first is not None:
             title += f" from {self.first:%d %b}"
@@ -67,17 +69,17 @@ class Sparkline:
         parts.append("</svg>\n")
         return "".join(parts)
 
-    def _bar(self, i: int, cases: int, most: int) -> str:
-        """Week ``i``'s bar as ``trend`` places it: x, y, width and height rounded alike."""
+    def _bar(self, cases: int, most: int) -> str:
+        """A bar as ``trend`` places it, but for its x: y, width and height rounded alike (the same for any week)."""
         h = self.inner * cases / most
         y, height = round(self.pad + self.inner - h, 1), round(h, 1)
-        return f"M{self.lefts[i]} {y}h{self.bar_width}v{height}h-{self.bar_width}z"
+        return f" {y}h{self.bar_width}v{height}h-{self.bar_width}z"
 
-    def _dot(self, i: int, w: Week) -> tuple[str, str]:
-        """Week ``i``'s point on the line and its dot (a square 3.2 wide, as the circle was)."""
+    def _dot(self, w: Week) -> tuple[str, str]:
+        """A week's height on the line, and its dot's top (a square 3.2 wide, as the circle was); the x is the week's."""
         share = w.ack_in_time or 0.0
-        cx, cy = self.centres[i], round(self.pad + self.inner * (1 - share / 100), 1)
-        return f"{cx},{cy}", f"M{round(cx - 1.6, 1)} {round(cy - 1.6, 1)}h3.2v3.2h-3.2z"
+        cy = round(self.pad + self.inner * (1 - share / 100), 1)
+        return f"{cy}", f"{round(cy - 1.6, 1)}"
 
 
 def row_writer(query_string: str, sparkline: Callable[[Sequence[Week]], str]) -> Callable[[Row], Markup]:

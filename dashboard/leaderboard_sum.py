@@ -85,9 +85,12 @@ def sum_rows(
     level: Level,
     rules: Rules,
     directory: Directory,
+    prefix: Sequence[Ranked] | None = None,
 ) -> list[Row]:
     """``weeks``: the period's weeks in order, each one block (the last may be short); ``overdue``: cases
-    overdue now per group. One row per group with cases in the period or overdue now, unsorted."""
+    overdue now per group; ``prefix``: the four times of all the weeks but the last, ranked
+    (:func:`rank_times`; kept by the caller: only the last week, with today, changes often). One row per
+    group with cases in the period or overdue now, unsorted."""
     late_ids = index.ids(list(overdue))
     names = index.keys
     n, w = len(names), max(len(weeks), 1)
@@ -121,13 +124,11 @@ def sum_rows(
     by_week[:, 2] += np.bincount(at[late] * w + week[late], minlength=n * w)
     closed, at, _ = entries(_CLOSED)
     resolved = np.bincount(at[closed <= resolved_before], minlength=n)
-    times: list[tuple[list[Floats], list[Ints]]] = []
-    for _, a in _TIMES:
-        values = np.concatenate([b.values[a] for b in weeks]) if weeks else np.zeros(0, np.float64)
-        owners = np.concatenate([b.owners[a] for b in weeks]) if weeks else np.zeros(0, np.int64)
-        times.append(([values], [owners]) if len(values) else ([], []))
     trend = by_week.reshape(n, w, 3)
-    ranks = [_nearest_ranks(values, owners, n) for values, owners in times]
+    if prefix is None:  # every week ranked here
+        ranks = [nearest_ranks(rank_order(weeks, a, n), None, n) for _, a in _TIMES]
+    else:  # the weeks but the last ranked already: the last one's values go in among them
+        ranks = [nearest_ranks(ranked, rank_order(weeks[-1:], a, n), n) for ranked, (_, a) in zip(prefix, _TIMES, strict=True)]
     rows = []
     counts_of, resolved_of = counts.tolist(), resolved.tolist()
     (a50, a90), (c50, c90), (t50, t90), (u50, u90) = ranks
@@ -228,23 +229,63 @@ def _add(at: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
     return np.bincount(at, weights=values, minlength=size).astype(np.int64)
 
 
-def _nearest_ranks(values: list[np.ndarray], owners: list[np.ndarray], n: int) -> tuple[list[float | None], list[float | None]]:
-    """Per group, the median and the 90th percentile (nearest rank, as ``nearest_rank``) of its values."""
-    p50: list[float | None] = [None] * n
-    p90: list[float | None] = [None] * n
-    if not values:
-        return p50, p90
-    v, o = np.concatenate(values), np.concatenate(owners)
-    order = np.argsort(o.astype(np.int16 if n < 2**15 else np.int64), kind="stable")  # by group (radix sort)
-    v = v[order]
-    sizes = np.bincount(o, minlength=n)
-    k50 = np.maximum(0, np.ceil(0.5 * sizes).astype(np.int64) - 1).tolist()  # as math.ceil: sizes are small integers
-    k90 = np.maximum(0, np.ceil(0.9 * sizes).astype(np.int64) - 1).tolist()
-    start = 0
-    for i, end in enumerate(np.cumsum(sizes).tolist()):
-        if end > start:
-            part = v[start:end].copy()
-            part.partition((k50[i], k90[i]))  # the k-th smallest without sorting them all
-            p50[i], p90[i] = part.item(k50[i]), part.item(k90[i])
-        start = end
-    return p50, p90
+@dataclass(frozen=True)
+class Ranked:
+    """One array's values of some weeks sorted by group, then by value: group ``g``'s are
+    ``values[starts[g]:starts[g + 1]]`` (groups past the end have none)."""
+
+    values: Floats
+    starts: Ints
+
+
+def rank_order(weeks: Sequence[Block], a: int, n: int) -> Ranked:
+    """Array ``a``'s values of these weeks, ranked within each of the ``n`` groups."""
+    values = np.concatenate([b.values[a] for b in weeks]) if weeks else np.zeros(0, np.float64)
+    owners = np.concatenate([b.owners[a] for b in weeks]) if weeks else np.zeros(0, np.int64)
+    by_value = np.argsort(values)  # equal values in any order: only the values are read
+    by_group = np.argsort(owners[by_value].astype(np.int16 if n < 2**15 else np.int64), kind="stable")  # radix sort
+    starts = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(owners, minlength=n), out=starts[1:])
+    return Ranked(values[by_value[by_group]], starts)
+
+
+def rank_times(weeks: Sequence[Block], n: int) -> tuple[Ranked, ...]:
+    """The four times of these weeks ranked (what ``sum_rows`` takes as ``prefix``)."""
+    return tuple(rank_order(weeks, a, n) for _, a in _TIMES)
+
+
+def nearest_ranks(ranked: Ranked, extra: Ranked | None, n: int) -> tuple[list[float | None], list[float | None]]:
+    """Per group, the median and the 90th percentile (nearest rank, as ``nearest_rank``) of its values in
+    ``ranked`` and ``extra`` together. Without ``extra`` they are read off. With it, group g's k-th smallest of
+    all (P sorted, E of m values) is among P[max(0, k - m) : k + 1] and E: at least k + 1 - m of P are at most
+    it, so the first k - m of P all come before it, and none of P past k does; it is the (k - lo)-th of those
+    few, which are sorted here for every group at once."""
+    size_p = np.zeros(n, np.int64)
+    start_p = np.zeros(n, np.int64)
+    known = min(n, len(ranked.starts) - 1)
+    size_p[:known] = np.diff(ranked.starts)[:known]
+    start_p[:known] = ranked.starts[:known]
+    size_e = np.zeros(n, np.int64) if extra is None else np.diff(extra.starts)[:n]
+    size = size_p + size_e
+    has = np.flatnonzero(size).tolist()
+    found: list[list[float | None]] = []
+    for q in (0.5, 0.9):
+        k = np.maximum(0, np.ceil(q * size).astype(np.int64) - 1)  # as math.ceil: the sizes are small integers
+        values: list[float | None] = [None] * n
+        if extra is None or not len(extra.values):
+            picked = ranked.values[(start_p + k)[has]].tolist() if has else []
+        else:
+            lo = np.maximum(0, k - size_e)
+            take = np.maximum(0, np.minimum(size_p, k + 1) - lo)
+            total = int(take.sum())
+            before = np.cumsum(take) - take
+            at = np.repeat(start_p + lo - before, take) + np.arange(total, dtype=np.int64)
+            groups = np.concatenate([np.repeat(np.arange(n, dtype=np.int64), take), np.repeat(np.arange(n, dtype=np.int64), size_e)])
+            among = np.concatenate([ranked.values[at], extra.values])
+            among = among[np.lexsort((among, groups))]  # by group, then by value
+            first = np.cumsum(take + size_e) - (take + size_e)
+            picked = among[(first + k - lo)[has]].tolist() if has else []
+        for i, v in zip(has, picked, strict=True):
+            values[i] = v
+        found.append(values)
+    return found[0], found[1]

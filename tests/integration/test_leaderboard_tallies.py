@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 import dashboard.leaderboard_fast as fast
+import dashboard.leaderboard_sum as leaderboard_sum
 from dashboard.leaderboard import Directory, Row, Rules, StationArea, Unit, csv_cells, measure_rows, station_counts
 from dashboard.leaderboard_fast import DayCache, fast_rows, local_midnight
 from dashboard.leaderboard_refresh import TallyRefresher
@@ -243,31 +244,42 @@ def test_with_a_version_that_does_not_change_the_kept_days_go_stale(cases: tuple
 def test_kept_weeks_are_added_again_only_when_one_of_their_days_is_tallied_again(
     cases: tuple[Engine, list[int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A page adds up its weeks (the last one short) and keeps them by their days' versions: the same period
-    again adds up nothing, the period a day later (other weeks) adds up its own, and after a case of one day
+    """A page adds up its weeks (the last one short) and keeps them, and the ranked times of all but the last,
+    by their days' versions: the same period again adds up and ranks nothing, the period a day later (other weeks) adds up its own, and after a case of one day
     is changed and its day tallied again only that day's week is added up again; every page equals the
     computation over all the cases."""
     engine, ids = cases
     refresher = TallyRefresher(DIRECTORY, TZ, days_per_run=100)
     refresher.run(engine, NOW)
     merged: list[int] = []
-    merge = fast.merge
+    merge = leaderboard_sum.merge
 
     def counted(days: Any, index: Any) -> Any:
         merged.append(len(days))
         return merge(days, index)
 
     monkeypatch.setattr(fast, "merge", counted)
+    ranked: list[int] = []
+    rank_times = leaderboard_sum.rank_times
+
+    def ranking(weeks: Any, n: int) -> Any:
+        ranked.append(len(weeks))
+        return rank_times(weeks, n)
+
+    monkeypatch.setattr(fast, "rank_times", ranking)
     cache = DayCache()
     with session_scope(engine) as session:
         since = date.fromordinal(fast.local_day(first_holding_start(session) or 0.0, TZ))  # the first day tallied
     until = since + timedelta(days=17)  # two weeks and a short one of 3 days
     for by, level in (("officer", "acp"), ("station", "acp"), ("area", "dcp")):
         merged.clear()
+        ranked.clear()
         assert actual(engine, by, level, since, until, NOW, cache) == expected(engine, by, level, since, until, NOW)
         assert merged == [7, 7, 3]
         assert actual(engine, by, level, since, until, NOW + 5 * H, cache) == expected(engine, by, level, since, until, NOW + 5 * H)
         assert merged == [7, 7, 3]  # kept: nothing added up again, later now or not
+        assert ranked == [2]  # the times of the weeks but the last ranked once, then kept
+        ranked.clear()
         later = since + timedelta(days=1)
         assert actual(engine, by, level, later, until, NOW, cache) == expected(engine, by, level, later, until, NOW)
         assert merged == [7, 7, 3, 7, 7, 2]
@@ -281,10 +293,13 @@ def test_kept_weeks_are_added_again_only_when_one_of_their_days_is_tallied_again
         assert case is not None
         case.status, case.action_note, case.closed_at = "closed", None, NOW - 3 * H
     merged.clear()
+    ranked.clear()
     assert actual(engine, "officer", "acp", since, until, NOW, cache) == expected(engine, "officer", "acp", since, until, NOW)
     assert merged == [7]  # touched, not yet tallied again: its week from the cases, the others kept
+    assert ranked == [2]  # a week of the ranked ones changed: ranked again
     while refresher.run(engine, NOW)["tally_days"]:
         pass
     merged.clear()
+    ranked.clear()
     assert actual(engine, "officer", "acp", since, until, NOW, cache) == expected(engine, "officer", "acp", since, until, NOW)
     assert merged == [7]  # tallied again: only its week added up again
