@@ -9,15 +9,14 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from models.bulk import insert_new
 from models.cleaning import clean_mention
 from models.posts import FetchedMention
 from models.tables import Account, AuditEvent, Mention, PollCursor
 
 logger = logging.getLogger(__name__)
-INSERT_CHUNK = 400
 LOOKUP_CHUNK = 1000
 
 
@@ -67,17 +66,8 @@ def store_mentions(
             logger.warning("%s post %s, at storage: %s", mention.platform, mention.external_id[:64], problems)
         if cleaned.values is not None:
             rows.append(cleaned.values)
-    inserted: list[int] = []
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    for start in range(0, len(rows), INSERT_CHUNK):
-        chunk = rows[start : start + INSERT_CHUNK]
-        statement = (
-            insert(Mention)
-            .values(chunk)
-            .on_conflict_do_nothing(index_elements=["platform", "external_id"])
-            .returning(col(Mention.id))
-        )
-        inserted.extend(session.execute(statement).scalars().all())
+    table = Mention.__table__  # type: ignore[attr-defined]
+    inserted = insert_new(session, table, rows, unique=["platform", "external_id"])
     if inserted:
         session.execute(
             sa.insert(AuditEvent),

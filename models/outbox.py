@@ -15,14 +15,13 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from models.bulk import insert_new
 from models.routing import OutboxMessage
 
 INTERRUPTED = "interrupted while sending: delivery unknown"
-INSERT_CHUNK = 200
 EMERGENCY_PRIORITY = 2  # the priority of an emergency's messages: never held for a digest
 DIGEST_PURPOSES = frozenset({"assign", "copy", "reassign"})  # what an officer in digest mode gets batched
 MINUTES_PER_DAY = 24 * 60
@@ -63,7 +62,6 @@ def enqueue(session: Session, intents: Sequence[Intent], *, now: datetime) -> in
     """Store the intents not stored yet (an intent already in the outbox is left alone); the count stored."""
     if not intents:
         return 0
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     table = OutboxMessage.__table__  # type: ignore[attr-defined]
     rows = [
         {
@@ -82,16 +80,7 @@ def enqueue(session: Session, intents: Sequence[Intent], *, now: datetime) -> in
         }
         for i in intents
     ]
-    stored = 0
-    for start in range(0, len(rows), INSERT_CHUNK):
-        statement = (
-            insert(table)
-            .values(rows[start : start + INSERT_CHUNK])
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(table.c.id)
-        )
-        stored += len(session.execute(statement).scalars().all())
-    return stored
+    return len(insert_new(session, table, rows, unique=["idempotency_key"]))
 
 
 def claim_due(session: Session, *, now: datetime, limit: int) -> list[Claimed]:

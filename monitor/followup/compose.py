@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from models.bulk import insert_new
 from models.followup import Reply
 from models.outbox import EMERGENCY_PRIORITY
 from models.tables import Complaint, Mention
@@ -144,8 +144,6 @@ class ReplyComposer:
             )
         if not rows:
             return 0
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
         table = Reply.__table__  # type: ignore[attr-defined]
-        statement = insert(table).values(rows).on_conflict_do_nothing(index_elements=["idempotency_key"])
-        return len(session.execute(statement.returning(table.c.id)).scalars().all())
+        return len(insert_new(session, table, rows, unique=["idempotency_key"]))
 
