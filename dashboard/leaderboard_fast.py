@@ -110,6 +110,7 @@ class DayCache:
                 self.size -= dropped
 
 
+RECENT_WEEKS = 3  # the last weeks of a page ranked on every page: their cases are still being acknowledged, acted on, closed
 Versions = tuple[int, ...] | None  # the versions of a week's days; None: a day not stored (never kept)
 
 
@@ -159,8 +160,8 @@ def _week(kind: Kind, first: int, days: Sequence[tuple[DayTally, int | None]], c
 
 
 def _ranked(kind: Kind, first: int, weeks: Sequence[tuple[Block, Versions]], cache: DayCache) -> tuple[Ranked, ...]:
-    """The times of these weeks (all of the page's but the last) ranked, kept by their days' versions: a page
-    of the same period ranks only its last week's values (the one with today) again."""
+    """The times of these weeks (all of the page's but the most recent) ranked, kept by their days' versions:
+    a page of the same period ranks only its recent weeks' values again."""
     versions = None if any(v is None for _, v in weeks) else tuple(v for _, v in weeks)
     kept = cache.get(f"{kind}/ranked/{len(weeks)}", first, versions)
     if isinstance(kept, tuple):
@@ -220,10 +221,11 @@ def fast_rows(
     ]
     late = overdue_groups(session, now=now, held=HOLDING_STATUSES, to_acknowledge=TO_ACKNOWLEDGE)
     overdue = overdue_counts(late, by=by, directory=directory, level=level)
-    prefix = _ranked(kind, first, weeks[:-1], cache)
+    recent = min(len(weeks), RECENT_WEEKS)
+    prefix = _ranked(kind, first, weeks[: len(weeks) - recent], cache)
     rows = sum_rows(
         [b for b, _ in weeks], index=cache.index, overdue=overdue, now=now.timestamp(), by=by, level=level, rules=rules, directory=directory,
-        prefix=prefix,
+        prefix=prefix, recent_weeks=recent,
     )
     logger.debug("leaderboard %s %s..%s: %d days tallied, %d computed", by, since, until - timedelta(days=1), end - first - len(live), len(live))
     if kind == "station":  # the map's counts are the station rows' cases

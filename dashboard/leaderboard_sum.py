@@ -86,11 +86,12 @@ def sum_rows(
     rules: Rules,
     directory: Directory,
     prefix: Sequence[Ranked] | None = None,
+    recent_weeks: int = 1,
 ) -> list[Row]:
     """``weeks``: the period's weeks in order, each one block (the last may be short); ``overdue``: cases
-    overdue now per group; ``prefix``: the four times of all the weeks but the last, ranked
-    (:func:`rank_times`; kept by the caller: only the last week, with today, changes often). One row per
-    group with cases in the period or overdue now, unsorted."""
+    overdue now per group; ``prefix``: the four times of all the weeks but the last ``recent_weeks``,
+    ranked (:func:`rank_times`; kept by the caller: the recent weeks' cases are those still changing). One
+    row per group with cases in the period or overdue now, unsorted."""
     late_ids = index.ids(list(overdue))
     names = index.keys
     n, w = len(names), max(len(weeks), 1)
@@ -127,8 +128,9 @@ def sum_rows(
     trend = by_week.reshape(n, w, 3)
     if prefix is None:  # every week ranked here
         ranks = [nearest_ranks(rank_order(weeks, a, n), None, n) for _, a in _TIMES]
-    else:  # the weeks but the last ranked already: the last one's values go in among them
-        ranks = [nearest_ranks(ranked, rank_order(weeks[-1:], a, n), n) for ranked, (_, a) in zip(prefix, _TIMES, strict=True)]
+    else:  # the weeks but the last ``recent`` ranked already: the recent ones' values go in among them
+        recent = weeks[len(weeks) - recent_weeks :] if recent_weeks else []
+        ranks = [nearest_ranks(ranked, rank_order(recent, a, n), n) for ranked, (_, a) in zip(prefix, _TIMES, strict=True)]
     rows = []
     counts_of, resolved_of = counts.tolist(), resolved.tolist()
     (a50, a90), (c50, c90), (t50, t90), (u50, u90) = ranks
@@ -242,11 +244,18 @@ def rank_order(weeks: Sequence[Block], a: int, n: int) -> Ranked:
     """Array ``a``'s values of these weeks, ranked within each of the ``n`` groups."""
     values = np.concatenate([b.values[a] for b in weeks]) if weeks else np.zeros(0, np.float64)
     owners = np.concatenate([b.owners[a] for b in weeks]) if weeks else np.zeros(0, np.int64)
-    by_value = np.argsort(values)  # equal values in any order: only the values are read
-    by_group = np.argsort(owners[by_value].astype(np.int16 if n < 2**15 else np.int64), kind="stable")  # radix sort
+    return _ranked(values, owners, n)
+
+
+def _ranked(values: Floats, owners: Ints, n: int) -> Ranked:
+    by_group = np.argsort(owners.astype(np.int16 if n < 2**15 else np.int64), kind="stable")  # radix sort
+    ranked = values[by_group]
     starts = np.zeros(n + 1, np.int64)
     np.cumsum(np.bincount(owners, minlength=n), out=starts[1:])
-    return Ranked(values[by_value[by_group]], starts)
+    ends = starts.tolist()
+    for i in np.flatnonzero(np.diff(starts) > 1).tolist():
+        ranked[ends[i] : ends[i + 1]].sort()  # each group's in place: a few thousand sorts beat one argsort
+    return Ranked(ranked, starts)
 
 
 def rank_times(weeks: Sequence[Block], n: int) -> tuple[Ranked, ...]:
@@ -281,10 +290,8 @@ def nearest_ranks(ranked: Ranked, extra: Ranked | None, n: int) -> tuple[list[fl
             before = np.cumsum(take) - take
             at = np.repeat(start_p + lo - before, take) + np.arange(total, dtype=np.int64)
             groups = np.concatenate([np.repeat(np.arange(n, dtype=np.int64), take), np.repeat(np.arange(n, dtype=np.int64), size_e)])
-            among = np.concatenate([ranked.values[at], extra.values])
-            among = among[np.lexsort((among, groups))]  # by group, then by value
-            first = np.cumsum(take + size_e) - (take + size_e)
-            picked = among[(first + k - lo)[has]].tolist() if has else []
+            among = _ranked(np.concatenate([ranked.values[at], extra.values]), groups, n)  # by group, then by value
+            picked = among.values[(among.starts[:-1] + k - lo)[has]].tolist() if has else []
         for i, v in zip(has, picked, strict=True):
             values[i] = v
         found.append(values)

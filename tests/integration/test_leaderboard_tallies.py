@@ -244,10 +244,11 @@ def test_with_a_version_that_does_not_change_the_kept_days_go_stale(cases: tuple
 def test_kept_weeks_are_added_again_only_when_one_of_their_days_is_tallied_again(
     cases: tuple[Engine, list[int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A page adds up its weeks (the last one short) and keeps them, and the ranked times of all but the last,
-    by their days' versions: the same period again adds up and ranks nothing, the period a day later (other weeks) adds up its own, and after a case of one day
-    is changed and its day tallied again only that day's week is added up again; every page equals the
-    computation over all the cases."""
+    """A page adds up its weeks (the last one short) and keeps them, and the ranked times of all but the recent
+    ones, by their days' versions: the same period again adds up and ranks nothing, the period a day later
+    (other weeks) adds up its own, and after a case of one day is changed and its day tallied again only that
+    day's week is added up again, and the ranked weeks ranked again; every page equals the computation over
+    all the cases."""
     engine, ids = cases
     refresher = TallyRefresher(DIRECTORY, TZ, days_per_run=100)
     refresher.run(engine, NOW)
@@ -267,6 +268,7 @@ def test_kept_weeks_are_added_again_only_when_one_of_their_days_is_tallied_again
         return rank_times(weeks, n)
 
     monkeypatch.setattr(fast, "rank_times", ranking)
+    monkeypatch.setattr(fast, "RECENT_WEEKS", 1)  # only the last week ranked on every page (3 in use: too many for 17 days)
     cache = DayCache()
     with session_scope(engine) as session:
         since = date.fromordinal(fast.local_day(first_holding_start(session) or 0.0, TZ))  # the first day tallied
@@ -278,7 +280,7 @@ def test_kept_weeks_are_added_again_only_when_one_of_their_days_is_tallied_again
         assert merged == [7, 7, 3]
         assert actual(engine, by, level, since, until, NOW + 5 * H, cache) == expected(engine, by, level, since, until, NOW + 5 * H)
         assert merged == [7, 7, 3]  # kept: nothing added up again, later now or not
-        assert ranked == [2]  # the times of the weeks but the last ranked once, then kept
+        assert ranked == [2]  # the times of the weeks but the recent one ranked once, then kept
         ranked.clear()
         later = since + timedelta(days=1)
         assert actual(engine, by, level, later, until, NOW, cache) == expected(engine, by, level, later, until, NOW)
