@@ -15,8 +15,10 @@ note and a few are still open and overdue. Then it times the signed-in commissio
 officer, several runs each, and prints the median, the 90th and the 95th percentile (nearest rank) with the time
 spent loading the facts. Before timing, the day tallies are built from scratch (``--rebuild``'s work,
 timed: the backfill of an existing database) and the refresher's run after one case of an old day is
-touched is timed too (a day tallied again); then the page with that one day touched and not yet tallied
-again, and a supervisor's page (their ACP's stations, computed from the cases).
+touched is timed too (a day tallied again); with ``--retallied``, each page again with the day before now
+tallied again before each run (as on a live deployment, whose recent days are tallied again all the time);
+then the page with that one day touched and not yet tallied again, and a supervisor's page (their ACP's
+stations, computed from the cases).
 """
 
 from __future__ import annotations
@@ -622,6 +624,29 @@ def time_page(engine: Engine, *, runs: int, label: str, from_cases: bool = True,
     return lines
 
 
+def time_retallied(engine: Engine, refresher: TallyRefresher, *, runs: int, boards: Sequence[str]) -> None:
+    """The page as a live deployment serves it: before each page a case first held the day before now changes
+    and the refresher tallies its day again (a new version: its week is added up and ranked again)."""
+    client = signed_in(engine, "bench-commissioner")
+    until = (NOW + timedelta(days=1)).date()
+    for days in (30, 365):
+        for by in boards:
+            url = f"/leaderboard?by={by}&since={until - timedelta(days=days)}&until={until}"
+            assert client.get(url).status_code == 200
+            pages, cpu = [], []
+            for _ in range(runs):
+                touch_old_case(engine, 1)
+                refresher.run(engine, NOW)
+                began, used = time.perf_counter(), time.process_time()
+                assert client.get(url).status_code == 200
+                pages.append((time.perf_counter() - began) * 1000)
+                cpu.append((time.process_time() - used) * 1000)
+            say(
+                f"{engine.dialect.name:<10} {'a recent day again':<18} {days:>3} days by {by:<7}  page median {statistics.median(pages):7.0f} ms"
+                f"  p90 {nearest_rank(pages, 0.9):7.0f} ms  p95 {nearest_rank(pages, 0.95):7.0f} ms  [cpu {statistics.median(cpu):5.0f} ms]"
+            )
+
+
 def _has_user(engine: Engine, username: str = "bench-commissioner") -> bool:
     with engine.connect() as conn:
         found = conn.execute(sa.text("SELECT count(*) FROM dashboard_user WHERE username = :u"), {"u": username})
@@ -641,6 +666,7 @@ def main() -> None:
     parser.add_argument("--keep-tallies", action="store_true", help="use the tallies already there (made under the same areas)")
     parser.add_argument("--skip-from-cases", action="store_true", help="do not time loading the facts from the cases (slow at 1,000,000)")
     parser.add_argument("--skip-others", action="store_true", help="do not time the touched-day and the supervisor's pages")
+    parser.add_argument("--retallied", action="store_true", help="also time each page after the day before now is tallied again")
     parser.add_argument("--schema", default="bench_leaderboard", help="the PostgreSQL schema of the bench database")
     parser.add_argument("--proposed-indexes", action="store_true", help="then add the indexes of the proposed migration and time again")
     args = parser.parse_args()
@@ -666,6 +692,8 @@ def main() -> None:
     watch_backends(engine)
     time_refresh(engine, refresher, runs=args.runs)
     time_page(engine, runs=args.runs, label="from the tallies", from_cases=not args.skip_from_cases, boards=args.boards.split(","))
+    if args.retallied:
+        time_retallied(engine, refresher, runs=args.runs, boards=args.boards.split(","))
     if not args.skip_others:
         time_others(engine, runs=args.runs)
     if args.proposed_indexes:
