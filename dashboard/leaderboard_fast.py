@@ -6,7 +6,9 @@ was tallied (a row in ``tally_touch`` for a case with a holding that day): such 
 cases, consecutive ones in one query, and added like tallies. Overdue now comes from the open holdings
 past a deadline. The touches are read before the tallies: a refresher that tallies a day again and
 deletes its touches in between leaves the day live, never stale. Tallies made under another timezone or
-another station → ACP/DCP mapping are not used (every day is then computed from the cases).
+another station → ACP/DCP mapping are not used (every day is then computed from the cases). A dashboard
+process keeps (:class:`DayCache`) the days it read, the page's weeks added up and the ranked times of all but
+its last ``RECENT_WEEKS``, each by the versions of its days: a changed day is never read from what was kept.
 """
 
 from __future__ import annotations

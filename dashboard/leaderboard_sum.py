@@ -5,6 +5,10 @@ that qualifies counts as resolved once its close time is ``resolved_after_days``
 time measures are the nearest rank over all the days' hours together. The rows are those
 :func:`dashboard.leaderboard.measure_rows` gives (values, weeks, rank rule), without the cases behind each
 number: the drill-down computes those.
+
+The days come in as the page's weeks, each a :class:`Block` (its days merged, the groups as integers of a
+:class:`KeyIndex`), so a year is 53 blocks; the caller keeps blocks and the ranked times of all but the
+recent weeks (:class:`Ranked`) by their days' versions, so a page sorts only the recent weeks' hours.
 """
 
 from __future__ import annotations
